@@ -8,3 +8,6 @@ pub mod text;
 
 pub use error::{Error, ErrorKind, Result};
 pub use text::{Lang, Text};
+pub mod schema;
+pub mod records;
+pub mod standard;

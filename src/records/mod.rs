@@ -1,0 +1,215 @@
+//! Reading record files: YAML (one record, a list, or several documents), JSON and JSONL, each
+//! record with the file and line it came from. A file that cannot be read yields errors with
+//! their position, never a stop. Ledgers (CSV, Excel) plug in here as further formats.
+
+mod json;
+mod yaml;
+
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One record as read, before its kind is settled and its schema checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The `kind` field when present.
+    pub kind: Option<String>,
+    pub value: Value,
+    /// The path shown in reports (relative to the submission folder).
+    pub file: String,
+    pub line: u64,
+}
+
+impl Record {
+    /// The record's `id` as text (numbers are read as their digits).
+    pub fn id(&self) -> Option<String> {
+        match self.value.get("id")? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Why (part of) a file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub message: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// A file read: its hash, the records it held, and what could not be read.
+#[derive(Debug, Clone)]
+pub struct FileRead {
+    pub path: String,
+    pub sha256: String,
+    pub records: Vec<Record>,
+    pub errors: Vec<ReadError>,
+}
+
+/// The formats records come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+    Jsonl,
+    /// A ledger format this build does not read yet.
+    Ledger(&'static str),
+}
+
+impl Format {
+    /// The format of a file by its extension; `None` for files that are not records
+    /// (attachments, notes), which are passed over.
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_string_lossy().to_lowercase();
+        match ext.as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "csv" => Some(Format::Ledger("CSV")),
+            "xlsx" | "xls" | "xlsm" | "ods" => Some(Format::Ledger("Excel")),
+            _ => None,
+        }
+    }
+}
+
+/// The YAML reading options used everywhere: duplicate keys refused, YAML 1.2 booleans only
+/// (`NO`, `yes` stay strings), numbers with leading zeros kept as strings, bounded aliases.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+    }
+}
+
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    crate::standard::hex(&Sha256::digest(bytes))
+}
+
+/// Reads one file of records; `shown` is the path reports use.
+pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
+    let mut read = FileRead {
+        path: shown.to_string(),
+        sha256: String::new(),
+        records: Vec::new(),
+        errors: Vec::new(),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            read.errors.push(ReadError { message: format!("cannot read the file: {e}"), line: 0, column: 0 });
+            return read;
+        }
+    };
+    read.sha256 = sha256(&bytes);
+    if let Format::Ledger(name) = format {
+        read.errors.push(ReadError {
+            message: format!("{name} ledgers are not read by this version; export the records as YAML, JSON or JSONL"),
+            line: 0,
+            column: 0,
+        });
+        return read;
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(e) => {
+            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
+            read.errors.push(ReadError {
+                message: "the file is not valid UTF-8".to_string(),
+                line,
+                column: 0,
+            });
+            return read;
+        }
+    };
+    let (values, errors) = match format {
+        Format::Yaml => yaml::read(text),
+        Format::Json => json::read(text),
+        Format::Jsonl => json::read_lines(text),
+        Format::Ledger(_) => (Vec::new(), Vec::new()),
+    };
+    read.errors = errors;
+    for (value, line) in values {
+        match value {
+            Value::Object(_) => {
+                let kind = value.get("kind").and_then(Value::as_str).map(str::to_string);
+                read.records.push(Record { kind, value, file: shown.to_string(), line });
+            }
+            Value::Null => {}
+            other => read.errors.push(ReadError {
+                message: format!("a record must be a mapping of fields, found {}", kind_name(&other)),
+                line,
+                column: 0,
+            }),
+        }
+    }
+    read
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(name: &str, text: &str) -> FileRead {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        read_file(&path, name, Format::of(&path).unwrap())
+    }
+
+    #[test]
+    fn yaml_lists_and_documents_keep_each_records_line() {
+        let r = read_str("cases.yaml", "- id: a\n  x: 1\n- id: b\n");
+        assert_eq!(r.records.iter().map(|r| (r.id().unwrap(), r.line)).collect::<Vec<_>>(), vec![("a".into(), 1), ("b".into(), 3)]);
+        let r = read_str("cases.yaml", "id: a\n---\nid: b\nkind: case\n");
+        assert_eq!(r.records.len(), 2);
+        assert_eq!(r.records[1].line, 3);
+        assert_eq!(r.records[1].kind.as_deref(), Some("case"));
+    }
+
+    #[test]
+    fn yaml_keeps_no_and_yes_as_strings_and_refuses_duplicate_keys() {
+        let r = read_str("a.yaml", "id: a\nflag: NO\nok: true\nphone: 0755123\n");
+        assert_eq!(r.records[0].value["flag"], "NO");
+        assert_eq!(r.records[0].value["ok"], true);
+        assert_eq!(r.records[0].value["phone"], "0755123");
+        let r = read_str("a.yaml", "id: a\nname: x\nname: y\n");
+        assert!(r.records.is_empty());
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0].line, 3, "{:?}", r.errors);
+    }
+
+    #[test]
+    fn json_and_jsonl_report_the_bad_line_and_keep_the_good_ones() {
+        let r = read_str("requests.jsonl", "{\"id\": \"r1\"}\n{\"id\": \n{\"id\": \"r3\"}\n");
+        assert_eq!(r.records.len(), 2);
+        assert_eq!(r.records[1].line, 3);
+        assert_eq!(r.errors[0].line, 2);
+        let r = read_str("a.json", "[{\"id\": 1},\n {\"id\": 2}]");
+        assert_eq!(r.records.len(), 2);
+        assert_eq!(r.records[1].id().as_deref(), Some("2"));
+        let r = read_str("a.json", "{\"id\": 1,,}");
+        assert_eq!((r.errors[0].line, r.errors[0].column), (1, 10));
+    }
+
+    #[test]
+    fn ledgers_are_reported_not_silently_skipped() {
+        let r = read_str("activities.csv", "id,date\n");
+        assert!(r.errors[0].message.contains("CSV"));
+        assert!(Format::of(Path::new("scan.pdf")).is_none());
+    }
+}

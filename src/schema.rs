@@ -1,0 +1,395 @@
+//! Record kinds and their JSON Schemas: compiled once per standard, then used to validate
+//! records, to normalise their dates, to mask their personal fields, and to lint expressions.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// The six record kinds every standard knows (records.md).
+pub const BASE_KINDS: &[&str] = &["case", "group", "activity", "request", "mediation", "staff"];
+
+/// A step of a field path: a key, every element of an array, or every key of a map.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Seg {
+    Key(String),
+    Each,
+    AnyKey,
+}
+
+fn parse_path(path: &str) -> Vec<Seg> {
+    let mut segs = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut name = part;
+        let mut arrays = 0;
+        while let Some(stripped) = name.strip_suffix("[]") {
+            name = stripped;
+            arrays += 1;
+        }
+        if name == "*" {
+            segs.push(Seg::AnyKey);
+        } else if !name.is_empty() {
+            segs.push(Seg::Key(name.to_string()));
+        }
+        segs.extend(std::iter::repeat_n(Seg::Each, arrays));
+    }
+    segs
+}
+
+/// What a schema says about one field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldInfo {
+    pub personal: bool,
+    /// `date` or `date-time` when the field is declared so.
+    pub format: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The compiled schemas of one record kind: the base schema and a sector's extension.
+pub struct KindSchema {
+    pub kind: String,
+    /// (name, document) of each schema that applies, base first.
+    pub documents: Vec<(String, Value)>,
+    validators: Vec<jsonschema::Validator>,
+    /// Every field a schema defines, by dotted path (`sessions[].date`).
+    pub fields: BTreeMap<String, FieldInfo>,
+    /// The fields that date a record, for the period check: `x-period: {start, end}`.
+    pub period: Option<(String, Option<String>)>,
+    personal: Vec<Vec<Seg>>,
+    dated: Vec<(Vec<Seg>, bool)>,
+}
+
+/// One violation of a kind's schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl KindSchema {
+    /// Compiles the schemas of a kind; the error names the document and why.
+    pub fn compile(kind: &str, documents: Vec<(String, Value)>) -> Result<KindSchema, String> {
+        let mut validators = Vec::new();
+        let mut fields = BTreeMap::new();
+        let mut period = None;
+        for (name, doc) in &documents {
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(doc)
+                .map_err(|e| format!("{name}: not a valid JSON Schema: {e}"))?;
+            validators.push(validator);
+            collect_fields(doc, doc, "", &mut fields, 0);
+            if let Some(p) = doc.get("x-period") {
+                let start = p.get("start").and_then(Value::as_str).map(str::to_string);
+                let end = p.get("end").and_then(Value::as_str).map(str::to_string);
+                match start {
+                    Some(start) => period = Some((start, end)),
+                    None => return Err(format!("{name}: x-period needs a start field")),
+                }
+            }
+        }
+        let personal = fields
+            .iter()
+            .filter(|(_, f)| f.personal)
+            .map(|(p, _)| parse_path(p))
+            .collect();
+        let dated = fields
+            .iter()
+            .filter_map(|(p, f)| match f.format.as_deref() {
+                Some("date") => Some((parse_path(p), false)),
+                Some("date-time") => Some((parse_path(p), true)),
+                _ => None,
+            })
+            .collect();
+        Ok(KindSchema {
+            kind: kind.to_string(),
+            documents,
+            validators,
+            fields,
+            period,
+            personal,
+            dated,
+        })
+    }
+
+    /// The one schema a user sees for this kind (`standards schema KIND`).
+    pub fn combined(&self) -> Value {
+        match self.documents.as_slice() {
+            [(_, only)] => only.clone(),
+            docs => serde_json::json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "title": self.kind,
+                "allOf": docs.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+            }),
+        }
+    }
+
+    /// Whether a dotted field path (as an expression names it) is defined by the schemas.
+    pub fn defines(&self, path: &str) -> bool {
+        if self.fields.contains_key(path) {
+            return true;
+        }
+        // `record.sessions` names the array; `record.risks.falls` may sit under a map.
+        let target = parse_path(path);
+        self.fields.keys().any(|p| {
+            let segs: Vec<Seg> = parse_path(p).into_iter().filter(|s| *s != Seg::Each).collect();
+            segs.len() == target.len()
+                && segs.iter().zip(&target).all(|(a, b)| a == b || *a == Seg::AnyKey)
+        })
+    }
+
+    pub fn is_valid(&self, record: &Value) -> bool {
+        self.validators.iter().all(|v| v.is_valid(record))
+    }
+
+    /// Every violation of every schema of the kind, personal values never shown.
+    pub fn violations(&self, record: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        for v in &self.validators {
+            for err in v.iter_errors(record) {
+                let pointer = err.instance_path().to_string();
+                let message = if self.touches_personal(&pointer) {
+                    err.masked().to_string()
+                } else {
+                    err.to_string()
+                };
+                out.push(Violation { pointer, message });
+            }
+        }
+        out.sort_by(|a, b| a.pointer.cmp(&b.pointer).then_with(|| a.message.cmp(&b.message)));
+        out.dedup();
+        out
+    }
+
+    /// Whether the value at this JSON pointer is, or contains, a personal field.
+    pub fn touches_personal(&self, pointer: &str) -> bool {
+        let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+        self.personal.iter().any(|pattern| {
+            parts.len() <= pattern.len()
+                && parts.iter().zip(pattern).all(|(part, seg)| match seg {
+                    Seg::Key(k) => k == &unescape(part),
+                    Seg::Each => part.parse::<usize>().is_ok(),
+                    Seg::AnyKey => true,
+                })
+        })
+    }
+
+    /// Rewrites declared date and date-time fields to ISO 8601 where they can be read; values
+    /// that cannot be read are left for the schema to report.
+    pub fn normalise_dates(&self, record: &mut Value) {
+        for (path, with_time) in &self.dated {
+            visit_mut(record, path, &mut |v| {
+                if let Some(s) = v.as_str() {
+                    if let Ok(w) = crate::expr::dates::parse(s) {
+                        let iso = match (w, with_time) {
+                            (crate::expr::dates::When::Date(d), false) => d.to_string(),
+                            (w @ crate::expr::dates::When::DateTime(..), true) => w.to_iso(),
+                            (w, false) => w.date().to_string(),
+                            // A bare date in a date-time field stays as written: the schema says so.
+                            (_, true) => return,
+                        };
+                        *v = Value::String(iso);
+                    }
+                }
+            });
+        }
+    }
+
+    /// A copy of the record with every personal field masked.
+    pub fn masked(&self, record: &Value) -> Value {
+        let mut copy = record.clone();
+        for path in &self.personal {
+            visit_mut(&mut copy, path, &mut |v| {
+                let text = match &*v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => return,
+                    other => other.to_string(),
+                };
+                *v = Value::String(mask(&text));
+            });
+        }
+        copy
+    }
+}
+
+fn unescape(part: &str) -> String {
+    part.replace("~1", "/").replace("~0", "~")
+}
+
+fn visit_mut(value: &mut Value, path: &[Seg], f: &mut dyn FnMut(&mut Value)) {
+    let Some((first, rest)) = path.split_first() else {
+        f(value);
+        return;
+    };
+    match (first, value) {
+        (Seg::Key(k), Value::Object(map)) => {
+            if let Some(child) = map.get_mut(k) {
+                visit_mut(child, rest, f);
+            }
+        }
+        (Seg::Each, Value::Array(items)) => {
+            for item in items {
+                visit_mut(item, rest, f);
+            }
+        }
+        (Seg::AnyKey, Value::Object(map)) => {
+            for child in map.values_mut() {
+                visit_mut(child, rest, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Masks a personal value: short texts keep their first character, longer ones a quarter at
+/// each end (`张**`, `13*******78`, `4403**********123X`).
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    if n == 0 {
+        return String::new();
+    }
+    if n <= 3 {
+        return std::iter::once(chars[0]).chain(std::iter::repeat_n('*', n.max(2) - 1)).collect();
+    }
+    let keep = n / 4;
+    chars[..keep]
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n('*', n - 2 * keep))
+        .chain(chars[n - keep..].iter().copied())
+        .collect()
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn resolve_ref<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    reference.strip_prefix('#').and_then(|ptr| root.pointer(ptr))
+}
+
+fn collect_fields(
+    node: &Value,
+    root: &Value,
+    path: &str,
+    out: &mut BTreeMap<String, FieldInfo>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    let Some(obj) = node.as_object() else { return };
+    if !path.is_empty() {
+        let entry = out.entry(path.to_string()).or_default();
+        if obj.get("x-personal").and_then(Value::as_bool) == Some(true) {
+            entry.personal = true;
+        }
+        if let Some(f) = obj.get("format").and_then(Value::as_str) {
+            entry.format = Some(f.to_string());
+        }
+        if entry.title.is_none() {
+            entry.title = obj.get("title").and_then(Value::as_str).map(str::to_string);
+        }
+    }
+    if let Some(target) = obj.get("$ref").and_then(Value::as_str).and_then(|r| resolve_ref(root, r)) {
+        collect_fields(target, root, path, out, depth + 1);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(list) = obj.get(key).and_then(Value::as_array) {
+            for sub in list {
+                collect_fields(sub, root, path, out, depth + 1);
+            }
+        }
+    }
+    if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+        for (name, sub) in props {
+            collect_fields(sub, root, &join(path, name), out, depth + 1);
+        }
+    }
+    if let Some(items) = obj.get("items") {
+        if items.is_object() {
+            collect_fields(items, root, &format!("{path}[]"), out, depth + 1);
+        }
+    }
+    if let Some(extra) = obj.get("additionalProperties") {
+        if extra.is_object() {
+            collect_fields(extra, root, &join(path, "*"), out, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> KindSchema {
+        KindSchema::compile(
+            "case",
+            vec![(
+                "t".into(),
+                json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "type": "object",
+                    "required": ["id"],
+                    "x-period": {"start": "intake.date", "end": "closure.date"},
+                    "properties": {
+                        "id": {"type": "string"},
+                        "client": {"type": "object", "properties": {
+                            "name": {"type": "string", "x-personal": true, "title": "姓名"},
+                            "phone": {"type": "string", "x-personal": true, "pattern": "^1\\d{10}$"}
+                        }},
+                        "intake": {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}},
+                        "sessions": {"type": "array", "items": {"$ref": "#/$defs/session"}}
+                    },
+                    "$defs": {"session": {"type": "object", "properties": {
+                        "at": {"type": "string", "format": "date-time"}
+                    }}}
+                }),
+            )],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn masks_personal_values_keeping_their_ends() {
+        assert_eq!(mask("张三"), "张*");
+        assert_eq!(mask("张三丰"), "张**");
+        assert_eq!(mask("13812345678"), "13*******78");
+        assert_eq!(mask("44030519900101123X"), "4403**********123X");
+        let s = schema();
+        let masked = s.masked(&json!({"client": {"name": "李四", "phone": "13812345678"}, "id": "c1"}));
+        assert_eq!(masked, json!({"client": {"name": "李*", "phone": "13*******78"}, "id": "c1"}));
+    }
+
+    #[test]
+    fn collects_fields_through_refs_and_arrays() {
+        let s = schema();
+        assert_eq!(s.fields["sessions[].at"].format.as_deref(), Some("date-time"));
+        assert!(s.fields["client.name"].personal);
+        assert!(s.defines("sessions"));
+        assert!(s.defines("client.name"));
+        assert!(!s.defines("client.nmae"));
+        assert_eq!(s.period, Some(("intake.date".into(), Some("closure.date".into()))));
+    }
+
+    #[test]
+    fn normalises_dates_and_reports_violations_without_personal_values() {
+        let s = schema();
+        let mut r = json!({"id": "c1", "intake": {"date": "2025年3月5日"}, "sessions": [{"at": "2025/3/6 9:30"}],
+                           "client": {"phone": "12345"}});
+        s.normalise_dates(&mut r);
+        assert_eq!(r["intake"]["date"], "2025-03-05");
+        assert_eq!(r["sessions"][0]["at"], "2025-03-06T09:30:00+08:00");
+        let v = s.violations(&r);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].pointer, "/client/phone");
+        assert!(!v[0].message.contains("12345"), "{}", v[0].message);
+        let v = s.violations(&json!({"intake": {"date": "2025-02-30"}}));
+        assert_eq!(v.iter().map(|v| v.pointer.as_str()).collect::<Vec<_>>(), vec!["", "/intake/date"]);
+    }
+}

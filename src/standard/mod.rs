@@ -1,0 +1,540 @@
+//! Standards: the file format, resolution of `extends`, and the compiled form the engine runs.
+
+pub mod lint;
+pub mod model;
+pub mod resolve;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::Expression;
+use sha2::{Digest, Sha256};
+
+pub use model::{
+    Band, BasisDoc, Direction, Grade, Indicator, IndicatorScoring, Measure, Parameter, Rule,
+    RuleScoring, Severity, Status, Target,
+};
+pub use resolve::{Registry, Resolved};
+
+use crate::embedded;
+use crate::error::{Error, ErrorKind, Result};
+use crate::expr;
+use crate::schema::{KindSchema, BASE_KINDS};
+use crate::text::{Lang, Text};
+use resolve::{Located, ResolvedSection};
+
+/// A section of the scored tree, with its items as indexes into the standard's lists.
+#[derive(Debug, Clone)]
+pub struct SectionNode {
+    pub id: String,
+    pub title: Text,
+    pub description: Option<Text>,
+    pub sections: Vec<SectionNode>,
+    pub rules: Vec<usize>,
+    pub indicators: Vec<usize>,
+}
+
+/// A rule with its expressions compiled.
+pub struct CompiledRule {
+    pub def: Rule,
+    /// The id of the section it sits in.
+    pub section: String,
+    pub file: String,
+    pub line: u64,
+    pub(crate) when: Option<Expression<'static, 'static>>,
+    pub(crate) assert: Expression<'static, 'static>,
+    /// The record fields the rule's expressions name (dotted, without `record.`).
+    pub fields: Vec<String>,
+}
+
+/// An indicator's target, compiled.
+pub enum CompiledTarget {
+    Number(f64),
+    Expr(Expression<'static, 'static>),
+}
+
+/// An indicator with its expressions compiled.
+pub struct CompiledIndicator {
+    pub def: Indicator,
+    pub section: String,
+    pub file: String,
+    pub line: u64,
+    pub(crate) where_: Option<Expression<'static, 'static>>,
+    pub(crate) value: Option<Expression<'static, 'static>>,
+    pub(crate) target: CompiledTarget,
+    pub fields: Vec<String>,
+}
+
+/// A resolved standard, compiled and ready to evaluate records.
+pub struct Standard {
+    pub id: String,
+    pub version: String,
+    pub title: Text,
+    pub description: Option<Text>,
+    pub sector: Option<String>,
+    pub status: Status,
+    pub basis: Vec<BasisDoc>,
+    pub extends: Vec<String>,
+    pub parameters: BTreeMap<String, Parameter>,
+    pub total_points: f64,
+    pub grades: Vec<Grade>,
+    pub kinds: BTreeMap<String, KindSchema>,
+    pub sections: Vec<SectionNode>,
+    pub rules: Vec<CompiledRule>,
+    pub indicators: Vec<CompiledIndicator>,
+    /// SHA-256 over the standard's files (its own and every parent's) and its schemas.
+    pub sha256: String,
+    /// The file it was loaded from.
+    pub file: String,
+    messages: minijinja::Environment<'static>,
+}
+
+impl Standard {
+    /// Loads a standard by id from a registry: resolve, then compile.
+    pub fn load(registry: &Registry, id: &str) -> Result<Standard> {
+        let resolved = registry.resolve(id)?;
+        Standard::compile(resolved)
+    }
+
+    /// The shipped standard with this id.
+    pub fn builtin(id: &str) -> Result<Standard> {
+        Standard::load(&Registry::builtin(), id)
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&CompiledRule> {
+        self.rules.iter().find(|r| r.def.id == id)
+    }
+
+    pub fn indicator(&self, id: &str) -> Option<&CompiledIndicator> {
+        self.indicators.iter().find(|i| i.def.id == id)
+    }
+
+    /// The kind a file or folder name stands for (`cases` → `case`), if any.
+    pub fn kind_for_name(&self, name: &str) -> Option<&str> {
+        let name = name.to_lowercase();
+        self.kinds.keys().map(String::as_str).find(|kind| {
+            name == *kind || name == plural(kind)
+        })
+    }
+
+    /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
+    pub fn render_message(
+        &self,
+        rule_id: &str,
+        lang: Lang,
+        ctx: minijinja::Value,
+    ) -> std::result::Result<String, minijinja::Error> {
+        let name = message_name(rule_id, lang);
+        self.messages.get_template(&name)?.render(ctx)
+    }
+
+    fn compile(resolved: Resolved) -> Result<Standard> {
+        let file = resolved.file.clone();
+        let kinds = compile_kinds(&resolved)?;
+        if resolved.grades.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidStandard, "the standard defines no grades")
+                .with_file(&file));
+        }
+        if !(resolved.total_points.is_finite() && resolved.total_points > 0.0) {
+            return Err(Error::new(ErrorKind::InvalidStandard, "total_points must be a positive number")
+                .with_file(&file));
+        }
+        let mut builder = Builder {
+            params: resolved.parameters.keys().cloned().collect(),
+            kinds: &kinds,
+            rules: Vec::new(),
+            indicators: Vec::new(),
+            ids: BTreeSet::new(),
+            messages: expr::new_environment(),
+        };
+        let mut sections = Vec::new();
+        for s in &resolved.sections {
+            sections.push(builder.section(s)?);
+        }
+        let Builder { rules, indicators, messages, .. } = builder;
+        let mut hasher = Sha256::new();
+        for source in &resolved.sources {
+            hasher.update(source.name.as_bytes());
+            hasher.update([0]);
+            hasher.update(source.text.as_bytes());
+            hasher.update([0]);
+        }
+        for (kind, schema) in &kinds {
+            hasher.update(kind.as_bytes());
+            for (name, doc) in &schema.documents {
+                hasher.update(name.as_bytes());
+                hasher.update(doc.to_string().as_bytes());
+            }
+        }
+        let sha256 = hex(&hasher.finalize());
+        Ok(Standard {
+            id: resolved.id,
+            version: resolved.version,
+            title: resolved.title,
+            description: resolved.description,
+            sector: resolved.sector,
+            status: resolved.status,
+            basis: resolved.basis,
+            extends: resolved.extends,
+            parameters: resolved.parameters,
+            total_points: resolved.total_points,
+            grades: resolved.grades,
+            kinds,
+            sections,
+            rules,
+            indicators,
+            sha256,
+            file,
+            messages,
+        })
+    }
+}
+
+/// Lowercase hexadecimal of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn plural(kind: &str) -> String {
+    if kind == "staff" {
+        "staff".into()
+    } else if let Some(stem) = kind.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{kind}s")
+    }
+}
+
+fn message_name(id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{id}#zh"),
+        Lang::En => format!("{id}#en"),
+    }
+}
+
+/// Reads a schema a standard names: beside the standard's file on disk, else shipped.
+fn read_schema(path: &str, dir: Option<&std::path::Path>) -> Option<(String, String)> {
+    if let Some(dir) = dir {
+        let candidate = dir.join(path);
+        if let Ok(text) = std::fs::read_to_string(&candidate) {
+            return Some((candidate.display().to_string(), text));
+        }
+    }
+    let shipped = format!("schemas/{path}");
+    embedded::text(&shipped).map(|t| (shipped, t.to_string()))
+}
+
+fn compile_kinds(resolved: &Resolved) -> Result<BTreeMap<String, KindSchema>> {
+    let mut docs: BTreeMap<String, Vec<(String, serde_json::Value)>> = BTreeMap::new();
+    let parse = |name: &str, text: &str, declared_in: &str| {
+        serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+            Error::new(ErrorKind::InvalidStandard, format!("schema {name} is not valid JSON: {e}"))
+                .with_file(declared_in)
+        })
+    };
+    for kind in BASE_KINDS {
+        let name = format!("schemas/records/{kind}.schema.json");
+        let text = embedded::text(&name).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidStandard, format!("the base schema {name} is not shipped"))
+        })?;
+        docs.entry(kind.to_string()).or_default().push((name.clone(), parse(&name, text, &name)?));
+    }
+    for (kind, schema_ref) in &resolved.schemas {
+        if !kind.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_') || kind.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidStandard, format!("'{kind}' is not a valid record kind name"))
+                .with_file(&schema_ref.declared_in));
+        }
+        let (name, text) = read_schema(&schema_ref.path, schema_ref.dir.as_deref()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidStandard,
+                format!("schema '{}' for kind '{kind}' not found", schema_ref.path),
+            )
+            .with_file(&schema_ref.declared_in)
+        })?;
+        let doc = parse(&name, &text, &schema_ref.declared_in)?;
+        docs.entry(kind.clone()).or_default().push((name, doc));
+    }
+    let mut kinds = BTreeMap::new();
+    for (kind, documents) in docs {
+        let compiled = KindSchema::compile(&kind, documents).map_err(|e| {
+            Error::new(ErrorKind::InvalidStandard, e).with_file(&resolved.file).with_item(kind.clone())
+        })?;
+        kinds.insert(kind, compiled);
+    }
+    Ok(kinds)
+}
+
+struct Builder<'a> {
+    params: BTreeSet<String>,
+    kinds: &'a BTreeMap<String, KindSchema>,
+    rules: Vec<CompiledRule>,
+    indicators: Vec<CompiledIndicator>,
+    ids: BTreeSet<String>,
+    messages: minijinja::Environment<'static>,
+}
+
+/// The names an expression may use at its top level besides helpers and builtins.
+const ROOTS: &[&str] = &["record", "params", "submission"];
+
+impl Builder<'_> {
+    fn claim<T>(&mut self, loc: &Located<T>, id: &str) -> Result<()> {
+        if id.trim().is_empty() {
+            return Err(loc.error(ErrorKind::InvalidStandard, id, "an id must not be empty"));
+        }
+        if !self.ids.insert(id.to_string()) {
+            return Err(loc.error(ErrorKind::InvalidStandard, id, "duplicate id in the resolved standard"));
+        }
+        Ok(())
+    }
+
+    /// Compiles one expression and checks the names it uses; returns it with the record fields.
+    fn expression<T>(
+        &self,
+        loc: &Located<T>,
+        id: &str,
+        what: &str,
+        source: &str,
+        allow_record: bool,
+    ) -> Result<(Expression<'static, 'static>, Vec<String>)> {
+        let compiled = expr::environment()
+            .compile_expression_owned(source.to_string())
+            .map_err(|e| {
+                loc.error(ErrorKind::InvalidStandard, id, format!("{what} does not compile: {}", jinja_detail(&e)))
+            })?;
+        let names = compiled.undeclared_variables(true);
+        let fields = self.check_names(loc, id, what, names, allow_record)?;
+        Ok((compiled, fields))
+    }
+
+    fn check_names<T>(
+        &self,
+        loc: &Located<T>,
+        id: &str,
+        what: &str,
+        names: std::collections::HashSet<String>,
+        allow_record: bool,
+    ) -> Result<Vec<String>> {
+        let globals: BTreeSet<String> = expr::environment().globals().map(|(n, _)| n.to_string()).collect();
+        let mut sorted: Vec<String> = names.into_iter().collect();
+        sorted.sort();
+        for name in &sorted {
+            let root = name.split('.').next().unwrap_or(name);
+            let known = ROOTS.contains(&root) || globals.contains(root) || expr::HELPERS.contains(&root);
+            if !known {
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("{what} names '{root}', which is not in scope (record, params, submission, or a helper)"),
+                ));
+            }
+            if root == "record" && !allow_record {
+                return Err(loc.error(ErrorKind::InvalidStandard, id, format!("{what} cannot look at a record")));
+            }
+        }
+        let (fields, params) = expr::referenced(sorted);
+        for p in params {
+            if !self.params.contains(&p) {
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("{what} names params.{p}, which the standard does not define"),
+                ));
+            }
+        }
+        Ok(fields)
+    }
+
+    fn check_kind<T>(&self, loc: &Located<T>, id: &str, kind: &str) -> Result<()> {
+        if self.kinds.contains_key(kind) {
+            Ok(())
+        } else {
+            Err(loc.error(
+                ErrorKind::InvalidStandard,
+                id,
+                format!(
+                    "applies_to names an unknown record kind '{kind}' (known: {})",
+                    self.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ))
+        }
+    }
+
+    fn check_points<T>(&self, loc: &Located<T>, id: &str, points: f64) -> Result<()> {
+        if points.is_finite() && points >= 0.0 {
+            Ok(())
+        } else {
+            Err(loc.error(ErrorKind::InvalidStandard, id, "points must be a number of at least 0"))
+        }
+    }
+
+    fn section(&mut self, loc: &Located<ResolvedSection>) -> Result<SectionNode> {
+        let s = &loc.item;
+        self.claim(loc, &s.id)?;
+        let title = s.title.clone().ok_or_else(|| {
+            loc.error(ErrorKind::InvalidStandard, &s.id, "the section has no title")
+        })?;
+        let mut node = SectionNode {
+            id: s.id.clone(),
+            title,
+            description: s.description.clone(),
+            sections: Vec::new(),
+            rules: Vec::new(),
+            indicators: Vec::new(),
+        };
+        for r in &s.rules {
+            node.rules.push(self.rule(r, &s.id)?);
+        }
+        for i in &s.indicators {
+            node.indicators.push(self.indicator(i, &s.id)?);
+        }
+        for child in &s.sections {
+            node.sections.push(self.section(child)?);
+        }
+        Ok(node)
+    }
+
+    fn rule(&mut self, loc: &Located<Rule>, section: &str) -> Result<usize> {
+        let r = &loc.item;
+        let id = r.id.as_str();
+        self.claim(loc, id)?;
+        self.check_kind(loc, id, &r.applies_to)?;
+        self.check_points(loc, id, r.points)?;
+        if let RuleScoring::Deduct(d) = r.scoring {
+            if !(d.is_finite() && d > 0.0) {
+                return Err(loc.error(ErrorKind::InvalidStandard, id, "deduct must be a positive number"));
+            }
+        }
+        let mut fields = Vec::new();
+        let when = match &r.when {
+            Some(src) => {
+                let (e, f) = self.expression(loc, id, "when", src, true)?;
+                fields.extend(f);
+                Some(e)
+            }
+            None => None,
+        };
+        let (assert, f) = self.expression(loc, id, "assert", &r.assert, true)?;
+        fields.extend(f);
+        for lang in [Lang::Zh, Lang::En] {
+            let text = r.message.get(lang).to_string();
+            self.messages
+                .add_template_owned(message_name(id, lang), text)
+                .map_err(|e| {
+                    loc.error(ErrorKind::InvalidStandard, id, format!("message does not compile: {}", jinja_detail(&e)))
+                })?;
+            let tmpl = self.messages.get_template(&message_name(id, lang)).map_err(|e| {
+                loc.error(ErrorKind::InvalidStandard, id, format!("message: {}", jinja_detail(&e)))
+            })?;
+            let names = tmpl.undeclared_variables(true);
+            self.check_names(loc, id, "message", names, true)?;
+        }
+        fields.sort();
+        fields.dedup();
+        self.rules.push(CompiledRule {
+            def: r.clone(),
+            section: section.to_string(),
+            file: loc.file.clone(),
+            line: loc.line,
+            when,
+            assert,
+            fields,
+        });
+        Ok(self.rules.len() - 1)
+    }
+
+    fn indicator(&mut self, loc: &Located<Indicator>, section: &str) -> Result<usize> {
+        let ind = &loc.item;
+        let id = ind.id.as_str();
+        self.claim(loc, id)?;
+        self.check_kind(loc, id, &ind.applies_to)?;
+        self.check_points(loc, id, ind.points)?;
+        let mut fields = Vec::new();
+        let where_ = match &ind.where_ {
+            Some(src) => {
+                let (e, f) = self.expression(loc, id, "where", src, true)?;
+                fields.extend(f);
+                Some(e)
+            }
+            None => None,
+        };
+        let value = match (&ind.value, ind.measure) {
+            (Some(_), Measure::Count) => {
+                return Err(loc.error(ErrorKind::InvalidStandard, id, "a count takes no value: put the test in where"));
+            }
+            (None, Measure::Count) => None,
+            (None, m) => {
+                return Err(loc.error(ErrorKind::InvalidStandard, id, format!("a {} needs a value", m.as_str())));
+            }
+            (Some(src), _) => {
+                let (e, f) = self.expression(loc, id, "value", src, true)?;
+                fields.extend(f);
+                Some(e)
+            }
+        };
+        let target = match &ind.target {
+            Target::Number(n) if n.is_finite() => CompiledTarget::Number(*n),
+            Target::Number(_) => {
+                return Err(loc.error(ErrorKind::InvalidStandard, id, "target must be a finite number"));
+            }
+            Target::Expr(src) => CompiledTarget::Expr(self.expression(loc, id, "target", src, false)?.0),
+        };
+        match &ind.scoring {
+            IndicatorScoring::Bands(bands) => {
+                if bands.is_empty() {
+                    return Err(loc.error(ErrorKind::InvalidStandard, id, "bands needs at least one band"));
+                }
+                for b in bands {
+                    let bound = match ind.direction {
+                        Direction::Higher => b.min,
+                        Direction::Lower => b.max,
+                    };
+                    let key = match ind.direction {
+                        Direction::Higher => "min",
+                        Direction::Lower => "max",
+                    };
+                    if bound.is_none() {
+                        return Err(loc.error(ErrorKind::InvalidStandard, id, format!("every band of a '{}' indicator needs {key}", match ind.direction { Direction::Higher => "higher", Direction::Lower => "lower" })));
+                    }
+                    if !(b.points.is_finite() && b.points >= 0.0 && b.points <= ind.points) {
+                        return Err(loc.error(ErrorKind::InvalidStandard, id, "a band's points must lie between 0 and the indicator's points"));
+                    }
+                }
+            }
+            IndicatorScoring::Linear(l) => {
+                if let CompiledTarget::Number(t) = target {
+                    let ok = match ind.direction {
+                        Direction::Higher => l.zero_at < t,
+                        Direction::Lower => l.zero_at > t,
+                    };
+                    if !ok {
+                        return Err(loc.error(ErrorKind::InvalidStandard, id, "linear zero_at must lie below the target (above it for direction lower)"));
+                    }
+                }
+            }
+            IndicatorScoring::Threshold | IndicatorScoring::Proportional => {}
+        }
+        fields.sort();
+        fields.dedup();
+        self.indicators.push(CompiledIndicator {
+            def: ind.clone(),
+            section: section.to_string(),
+            file: loc.file.clone(),
+            line: loc.line,
+            where_,
+            value,
+            target,
+            fields,
+        });
+        Ok(self.indicators.len() - 1)
+    }
+}
+
+/// A MiniJinja error's own text, with the line inside the expression when it has one.
+pub(crate) fn jinja_detail(e: &minijinja::Error) -> String {
+    let mut out = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    if let Some(line) = e.line() {
+        if line > 1 {
+            out.push_str(&format!(" (line {line} of the expression)"));
+        }
+    }
+    out
+}

@@ -1,0 +1,242 @@
+//! The standard file format as written (contract v1), before inheritance is resolved.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::text::Text;
+
+/// One `standards/<id>.yaml` file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardFile {
+    pub id: String,
+    pub version: String,
+    pub title: Text,
+    #[serde(default)]
+    pub description: Option<Text>,
+    #[serde(default)]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub status: Status,
+    #[serde(default)]
+    pub basis: Vec<BasisDoc>,
+    #[serde(default)]
+    pub extends: Vec<String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Parameter>,
+    #[serde(default)]
+    pub total_points: Option<f64>,
+    #[serde(default)]
+    pub grades: Option<Vec<Grade>>,
+    #[serde(default)]
+    pub schemas: BTreeMap<String, String>,
+    #[serde(default)]
+    pub sections: Vec<Spanned<Section>>,
+    /// Inherited items (rules, indicators, sections) this standard drops, by id.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Draft,
+    Published,
+    Withdrawn,
+}
+
+/// A document a guide implements.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasisDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub title: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<bool>,
+}
+
+/// A tailorable value.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    pub default: serde_json::Value,
+    #[serde(default)]
+    pub description: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+/// A grade band: a score at or above `min` gets it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grade {
+    pub id: String,
+    pub min: f64,
+    pub title: Text,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: String,
+    /// Optional only so that a child standard can add items to an inherited section.
+    #[serde(default)]
+    pub title: Option<Text>,
+    #[serde(default)]
+    pub description: Option<Text>,
+    #[serde(default)]
+    pub sections: Vec<Spanned<Section>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<Rule>>,
+    #[serde(default)]
+    pub indicators: Vec<Spanned<Indicator>>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// How a rule's points are earned over its applicable records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleScoring {
+    /// points × passed / applicable
+    #[default]
+    Ratio,
+    /// full points if none failed, else 0
+    All,
+    /// max(0, points − d × failures)
+    Deduct(f64),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub title: Text,
+    pub applies_to: String,
+    #[serde(default)]
+    pub when: Option<String>,
+    pub assert: String,
+    pub message: Text,
+    pub severity: Severity,
+    pub points: f64,
+    #[serde(default)]
+    pub scoring: RuleScoring,
+    #[serde(default)]
+    pub veto: bool,
+    #[serde(default)]
+    pub basis: Option<String>,
+    #[serde(default)]
+    pub rationale: Option<Text>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    Rate,
+    Count,
+    Sum,
+    Mean,
+}
+
+impl Measure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Rate => "rate",
+            Measure::Count => "count",
+            Measure::Sum => "sum",
+            Measure::Mean => "mean",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Higher,
+    Lower,
+}
+
+/// A target: a number, or an expression over `params` and `submission`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Target {
+    Number(f64),
+    Expr(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Linear {
+    pub zero_at: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    pub points: f64,
+}
+
+/// How an indicator's value becomes points.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndicatorScoring {
+    #[default]
+    Threshold,
+    Proportional,
+    Linear(Linear),
+    Bands(Vec<Band>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indicator {
+    pub id: String,
+    pub title: Text,
+    pub applies_to: String,
+    pub measure: Measure,
+    #[serde(default, rename = "where")]
+    pub where_: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    pub target: Target,
+    #[serde(default)]
+    pub direction: Direction,
+    pub points: f64,
+    #[serde(default)]
+    pub scoring: IndicatorScoring,
+    #[serde(default)]
+    pub basis: Option<String>,
+    #[serde(default)]
+    pub rationale: Option<Text>,
+}
