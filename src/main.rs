@@ -1,1 +1,3 @@
-fn main(){}
+fn main() {
+    std::process::exit(yardstick::cli::main_with(std::env::args_os()));
+}

@@ -1,0 +1,434 @@
+//! The command line: argument definitions and the commands, which call the library and print.
+//! Data goes to standard output (or `-o`), messages to standard error. Exit status: 0 the
+//! submission meets the bar, 1 it does not, 2 the tool could not do its job.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::{self, FailOn, Format};
+use crate::run::{self, Options};
+use crate::standard::{lint, Severity, Standard};
+use crate::text::Lang;
+
+#[derive(Debug, Parser)]
+#[command(name = "yardstick", version, about = "Checks social-service records against sector operating guides and scores them")]
+pub struct Cli {
+    /// Add or override standards from this folder (<id>.yaml files); may be repeated.
+    #[arg(long = "standards", global = true, value_name = "DIR")]
+    pub standards: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    Zh,
+    En,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::Zh => Lang::Zh,
+            LangArg::En => Lang::En,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOnArg {
+    Critical,
+    Major,
+    Minor,
+    Info,
+    Never,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(f: FailOnArg) -> FailOn {
+        match f {
+            FailOnArg::Critical => FailOn::Severity(Severity::Critical),
+            FailOnArg::Major => FailOn::Severity(Severity::Major),
+            FailOnArg::Minor => FailOn::Severity(Severity::Minor),
+            FailOnArg::Info => FailOn::Severity(Severity::Info),
+            FailOnArg::Never => FailOn::Never,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// A submission folder (with submission.yaml) or single record files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The standard: a shipped id or a file; defaults to the one the manifest names.
+    #[arg(long, value_name = "ID|FILE")]
+    pub standard: Option<String>,
+    /// A profile (a contract's tailoring); defaults to the one the manifest names.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The report's language.
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a submission; the exit status says whether it meets the bar.
+    Check {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Fail (exit 1) on a finding at or above this severity.
+        #[arg(long, value_enum, default_value = "major")]
+        fail_on: FailOnArg,
+        /// Fail (exit 1) when the score is under this.
+        #[arg(long, value_name = "N")]
+        min_score: Option<f64>,
+    },
+    /// Write the scoring report of a submission.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Render through this MiniJinja template instead of the shipped one.
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+        /// Write to this file (never over an input) instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List, show, lint and inspect standards.
+    Standards {
+        #[command(subcommand)]
+        command: StandardsCommand,
+    },
+    /// Explain a rule or indicator: what it requires, why, and on what basis.
+    Explain {
+        #[arg(value_name = "RULE-ID")]
+        id: String,
+        /// Look only in this standard.
+        #[arg(long, value_name = "ID|FILE")]
+        standard: Option<String>,
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: LangArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StandardsCommand {
+    /// The standards available.
+    List,
+    /// A standard's parameters, grades, sections, rules and indicators.
+    Show {
+        #[arg(value_name = "ID|FILE")]
+        id: String,
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: LangArg,
+    },
+    /// Check standard files: errors exit 2, warnings exit 1.
+    Lint {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of a record kind.
+    Schema {
+        #[arg(value_name = "KIND")]
+        kind: String,
+        /// The standard whose schema (with its sector's fields) to print.
+        #[arg(long, value_name = "ID|FILE", default_value = "common")]
+        standard: String,
+    },
+}
+
+/// Runs the command line on these arguments and returns the exit status.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("yardstick: {e}");
+            2
+        }
+    }
+}
+
+fn color_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::new(ErrorKind::Io, format!("cannot write to standard output: {e}"))),
+    }
+}
+
+fn options(common: &Common, standards: &[PathBuf]) -> Options {
+    Options {
+        standard: common.standard.clone(),
+        profile: common.profile.clone(),
+        standards_dirs: standards.to_vec(),
+        lang: common.lang.into(),
+    }
+}
+
+fn execute(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check { common, format, fail_on, min_score } => {
+            let report = run::check(&common.paths, &options(&common, &cli.standards))?;
+            let text = match format {
+                CheckFormat::Json => report::render(&report, Format::Json, false)?,
+                CheckFormat::Text => report::render(&report, Format::CheckText, color_wanted())?,
+            };
+            print(&text)?;
+            let reasons = report.verdict(fail_on.into(), min_score);
+            if reasons.is_empty() {
+                Ok(0)
+            } else {
+                eprintln!("yardstick: the submission does not meet the bar: {}", reasons.join("; "));
+                Ok(1)
+            }
+        }
+        Command::Report { common, format, template, output } => {
+            let report = run::check(&common.paths, &options(&common, &cli.standards))?;
+            let color = output.is_none() && color_wanted();
+            let text = match (format, &template) {
+                (_, Some(path)) => {
+                    let (renderer, name) = report::Renderer::new()?.with_user_template(path)?;
+                    renderer.render_template(&name, &report, color)?
+                }
+                (ReportFormat::Json, None) => report::render(&report, Format::Json, false)?,
+                (ReportFormat::Text, None) => report::render(&report, Format::Text, color)?,
+            };
+            match output {
+                Some(path) => write_output(&path, &text, &common.paths)?,
+                None => print(&text)?,
+            }
+            Ok(0)
+        }
+        Command::Standards { command } => standards(command, &cli.standards),
+        Command::Explain { id, standard, lang } => explain(&id, standard.as_deref(), lang.into(), &cli.standards),
+    }
+}
+
+/// Writes through a temporary file and a rename, refusing to replace any input.
+fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
+    if path.exists() {
+        let target = path.canonicalize().map_err(|e| Error::io(path, e))?;
+        for input in inputs {
+            let Ok(input) = input.canonicalize() else { continue };
+            if target == input || (input.is_dir() && target.starts_with(&input)) {
+                return Err(Error::new(ErrorKind::InvalidInput, "refusing to write the report over an input file")
+                    .with_file(path.display().to_string()));
+            }
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+fn load(reference: &str, dirs: &[PathBuf]) -> Result<Standard> {
+    let mut registry = run::registry(dirs)?;
+    run::load_standard(&mut registry, reference, None)
+}
+
+fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
+    match command {
+        StandardsCommand::List => {
+            let registry = run::registry(dirs)?;
+            let mut out = String::new();
+            for id in registry.ids() {
+                match Standard::load(&registry, &id) {
+                    Ok(s) => out.push_str(&format!(
+                        "{:<16} {:<8} {:<10} {:>3} rules {:>3} indicators  {}\n",
+                        s.id,
+                        s.version,
+                        format!("{:?}", s.status).to_lowercase(),
+                        s.rules.len(),
+                        s.indicators.len(),
+                        s.title.get(Lang::Zh)
+                    )),
+                    Err(e) => out.push_str(&format!("{id:<16} (cannot be loaded: {e})\n")),
+                }
+            }
+            print(&out)?;
+            Ok(0)
+        }
+        StandardsCommand::Show { id, lang } => {
+            let s = load(&id, dirs)?;
+            print(&show(&s, lang.into()))?;
+            Ok(0)
+        }
+        StandardsCommand::Lint { files } => {
+            let mut worst = 0;
+            for file in files {
+                let mut registry = run::registry(dirs)?;
+                let shown = file.display().to_string();
+                let loaded = registry.add_file(&file).and_then(|id| Standard::load(&registry, &id));
+                match loaded {
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        worst = 2;
+                    }
+                    Ok(s) => {
+                        let warnings = lint::lint(&s);
+                        for w in &warnings {
+                            eprintln!("warning: {w}");
+                        }
+                        if warnings.is_empty() {
+                            eprintln!("{shown}: ok ({} rules, {} indicators)", s.rules.len(), s.indicators.len());
+                        } else {
+                            worst = worst.max(1);
+                        }
+                    }
+                }
+            }
+            Ok(worst)
+        }
+        StandardsCommand::Schema { kind, standard } => {
+            let s = load(&standard, dirs)?;
+            let schema = s.kinds.get(&kind).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidInput, format!(
+                    "standard {} has no record kind '{kind}' (known: {})",
+                    s.id,
+                    s.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let mut text = serde_json::to_string_pretty(&schema.combined()).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            text.push('\n');
+            print(&text)?;
+            Ok(0)
+        }
+    }
+}
+
+/// The human summary of a standard for `standards show`.
+pub fn show(s: &Standard, lang: Lang) -> String {
+    let mut out = format!("{} {} — {}\n", s.id, s.version, s.title.get(lang));
+    out.push_str(&format!("status: {:?}; total points: {}\n", s.status, s.total_points).to_lowercase());
+    if !s.extends.is_empty() {
+        out.push_str(&format!("extends: {}\n", s.extends.join(", ")));
+    }
+    out.push_str("\nbasis:\n");
+    for b in &s.basis {
+        out.push_str(&format!("  {} {}\n", b.code.as_deref().unwrap_or("—"), b.title.get(lang)));
+    }
+    out.push_str("\nparameters:\n");
+    for (k, p) in &s.parameters {
+        let desc = p.description.as_ref().map(|d| d.get(lang)).unwrap_or("");
+        out.push_str(&format!("  {k} = {}  {desc}\n", p.default));
+    }
+    out.push_str("\ngrades:\n");
+    for g in &s.grades {
+        out.push_str(&format!("  {:<10} ≥ {:<5} {}\n", g.id, g.min, g.title.get(lang)));
+    }
+    out.push_str("\nsections:\n");
+    fn walk(s: &Standard, nodes: &[crate::standard::SectionNode], depth: usize, lang: Lang, out: &mut String) {
+        for n in nodes {
+            let pad = "  ".repeat(depth + 1);
+            out.push_str(&format!("{pad}[{}] {}\n", n.id, n.title.get(lang)));
+            for &i in &n.rules {
+                let r = &s.rules[i].def;
+                out.push_str(&format!("{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n", r.id, r.severity.as_str(), r.points, r.title.get(lang), r.applies_to));
+            }
+            for &i in &n.indicators {
+                let d = &s.indicators[i].def;
+                out.push_str(&format!("{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n", d.id, d.measure.as_str(), d.points, d.title.get(lang), d.applies_to));
+            }
+            walk(s, &n.sections, depth + 1, lang, out);
+        }
+    }
+    walk(s, &s.sections, 0, lang, &mut out);
+    out
+}
+
+/// The explanation of a rule or indicator for `explain`.
+pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
+    let label = |zh: &'static str, en: &'static str| if lang == Lang::Zh { zh } else { en };
+    if let Some(r) = s.rule(id) {
+        let d = &r.def;
+        let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
+        out.push_str(&format!("{}: {} {} ({}:{})\n", label("标准", "standard"), s.id, s.version, r.file, r.line));
+        out.push_str(&format!("{}: {}\n", label("适用记录", "applies to"), d.applies_to));
+        out.push_str(&format!("{}: {}; {}: {}; {}: {:?}{}\n", label("严重程度", "severity"), d.severity.as_str(), label("分值", "points"), d.points, label("计分", "scoring"), d.scoring, if d.veto { label("；一票否决", "; veto") } else { "" }));
+        if let Some(w) = &d.when {
+            out.push_str(&format!("when:   {w}\n"));
+        }
+        out.push_str(&format!("assert: {}\n", d.assert));
+        out.push_str(&format!("{}: {}\n", label("提示", "message"), d.message.get(lang)));
+        out.push_str(&format!("{}: {}\n", label("依据", "basis"), d.basis.as_deref().unwrap_or("—")));
+        if let Some(r) = &d.rationale {
+            out.push_str(&format!("{}: {}\n", label("理由", "rationale"), r.get(lang)));
+        }
+        return Some(out);
+    }
+    let i = s.indicator(id)?;
+    let d = &i.def;
+    let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
+    out.push_str(&format!("{}: {} {} ({}:{})\n", label("标准", "standard"), s.id, s.version, i.file, i.line));
+    out.push_str(&format!("{}: {}; measure: {}; {}: {:?}; {}: {}\n", label("适用记录", "applies to"), d.applies_to, d.measure.as_str(), label("目标", "target"), d.target, label("分值", "points"), d.points));
+    if let Some(w) = &d.where_ {
+        out.push_str(&format!("where: {w}\n"));
+    }
+    if let Some(v) = &d.value {
+        out.push_str(&format!("value: {v}\n"));
+    }
+    out.push_str(&format!("{}: {:?}\n", label("计分", "scoring"), d.scoring));
+    out.push_str(&format!("{}: {}\n", label("依据", "basis"), d.basis.as_deref().unwrap_or("—")));
+    if let Some(r) = &d.rationale {
+        out.push_str(&format!("{}: {}\n", label("理由", "rationale"), r.get(lang)));
+    }
+    Some(out)
+}
+
+fn explain(id: &str, standard: Option<&str>, lang: Lang, dirs: &[PathBuf]) -> Result<i32> {
+    let registry = run::registry(dirs)?;
+    let candidates: Vec<String> = match standard {
+        Some(s) => vec![s.to_string()],
+        None => registry.ids(),
+    };
+    for reference in candidates {
+        let s = load(&reference, dirs)?;
+        if let Some(text) = explain_text(&s, id, lang) {
+            print(&text)?;
+            return Ok(0);
+        }
+    }
+    Err(Error::new(ErrorKind::InvalidInput, format!("no rule or indicator '{id}' in the standards")))
+}

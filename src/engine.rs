@@ -1,0 +1,497 @@
+//! Evaluation: every record against every rule of its kind, and every indicator over the
+//! records, with the built-in checks (parse, schema, duplicate id, kind, period) first.
+
+use std::collections::BTreeMap;
+
+use minijinja::{context, Value as JValue};
+use serde_json::Value;
+
+use crate::expr::{self, to_value};
+use crate::finding::{builtin, pointer, Finding, FindingStatus, Location};
+use crate::profile::Tailoring;
+use crate::records::Record;
+use crate::schema::KindSchema;
+use crate::standard::{jinja_detail, CompiledTarget, Measure, Severity, Standard};
+use crate::submission::{Period, Submission};
+use crate::text::Lang;
+
+/// How one (rule, record) pair came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    NotApplicable,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NotApplicable => "not_applicable",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// The results of one rule over the records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleTally {
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub not_applicable: u64,
+    pub waived: u64,
+}
+
+impl RuleTally {
+    pub fn applicable(&self) -> u64 {
+        self.pass + self.fail + self.error + self.waived
+    }
+}
+
+/// The computed value of one indicator.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndicatorTally {
+    pub numerator: f64,
+    pub denominator: Option<f64>,
+    /// `None` when not applicable (a rate or mean over no record).
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    /// Why the target could not be computed.
+    pub error: Option<String>,
+}
+
+/// A result a waiver covered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaiverUse {
+    pub waiver: usize,
+    pub rule: String,
+    pub record: Location,
+    /// What the result would have been.
+    pub outcome: Outcome,
+}
+
+/// A record ready for evaluation.
+pub struct Prepared {
+    pub kind: String,
+    pub id: Option<String>,
+    pub value: Value,
+    pub file: String,
+    pub line: u64,
+    jvalue: JValue,
+}
+
+impl Prepared {
+    fn location(&self) -> Location {
+        Location {
+            kind: Some(self.kind.clone()),
+            id: self.id.clone(),
+            file: Some(self.file.clone()),
+            line: Some(self.line),
+            column: None,
+            pointer: None,
+        }
+    }
+}
+
+/// Everything evaluation found.
+pub struct Evaluation {
+    /// Records read, of any kind.
+    pub records_read: usize,
+    /// Records evaluated (known kind, inside the period).
+    pub records_evaluated: usize,
+    /// Per rule of the standard; `None` when tailoring deselected it.
+    pub rules: Vec<Option<RuleTally>>,
+    pub indicators: Vec<Option<IndicatorTally>>,
+    pub findings: Vec<Finding>,
+    pub waiver_uses: Vec<WaiverUse>,
+}
+
+fn builtin_finding(rule: &str, severity: Severity, location: Location, message: String) -> Finding {
+    Finding { rule: rule.to_string(), severity, status: FindingStatus::Fail, record: location, message }
+}
+
+/// The kind a record's file or folder names stand for, nearest first.
+fn kind_from_path(standard: &Standard, file: &str) -> Option<String> {
+    let mut parts: Vec<&str> = file.split('/').collect();
+    let last = parts.pop()?;
+    let stem = last.split('.').next().unwrap_or(last);
+    std::iter::once(stem)
+        .chain(parts.into_iter().rev())
+        .find_map(|name| standard.kind_for_name(name).map(str::to_string))
+}
+
+fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(value, |v, key| v.get(key)).filter(|v| !v.is_null())
+}
+
+/// Whether the record's dates fall wholly outside the period; the message says how.
+fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<String> {
+    let (start_field, end_field) = schema.period.as_ref()?;
+    let read = |field: &str| {
+        lookup(value, field)
+            .and_then(Value::as_str)
+            .and_then(|s| expr::dates::parse(s).ok())
+            .map(|w| w.date())
+    };
+    let start = read(start_field)?;
+    if start > period.end {
+        return Some(format!("{start_field} {start} is after the period ends ({})", period.end));
+    }
+    let end = end_field.as_deref().and_then(read);
+    match end {
+        Some(end) if end < period.start => Some(format!(
+            "{} {end} is before the period starts ({})",
+            end_field.as_deref().unwrap_or_default(),
+            period.start
+        )),
+        None if start < period.start && end_field.is_none() => {
+            Some(format!("{start_field} {start} is before the period starts ({})", period.start))
+        }
+        _ => None,
+    }
+}
+
+/// Settles each record's kind, normalises and validates it, and raises the built-in findings.
+pub fn prepare(standard: &Standard, submission: &Submission) -> (Vec<Prepared>, Vec<Finding>, usize) {
+    let mut findings = Vec::new();
+    let mut prepared = Vec::new();
+    let mut seen: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
+    let mut read = 0;
+    for file in &submission.files {
+        for e in &file.errors {
+            findings.push(builtin_finding(
+                builtin::PARSE,
+                Severity::Major,
+                Location {
+                    file: Some(file.path.clone()),
+                    line: (e.line > 0).then_some(e.line),
+                    column: (e.column > 0).then_some(e.column),
+                    ..Location::default()
+                },
+                e.message.clone(),
+            ));
+        }
+        for record in &file.records {
+            read += 1;
+            if let Some(p) = prepare_one(standard, submission, record, &mut seen, &mut findings) {
+                prepared.push(p);
+            }
+        }
+    }
+    (prepared, findings, read)
+}
+
+fn prepare_one(
+    standard: &Standard,
+    submission: &Submission,
+    record: &Record,
+    seen: &mut BTreeMap<(String, String), (String, u64)>,
+    findings: &mut Vec<Finding>,
+) -> Option<Prepared> {
+    let id = record.id();
+    let mut location = Location {
+        kind: record.kind.clone(),
+        id: id.clone(),
+        file: Some(record.file.clone()),
+        line: Some(record.line),
+        column: None,
+        pointer: None,
+    };
+    let kind = match &record.kind {
+        Some(k) if standard.kinds.contains_key(k) => k.clone(),
+        Some(k) => {
+            findings.push(builtin_finding(builtin::UNKNOWN_KIND, Severity::Major, location, format!(
+                "kind '{k}' is not a record kind of standard {} (known: {})",
+                standard.id,
+                standard.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+            return None;
+        }
+        None => match kind_from_path(standard, &record.file) {
+            Some(k) => k,
+            None => {
+                findings.push(builtin_finding(builtin::UNKNOWN_KIND, Severity::Major, location,
+                    "the record has no kind field, and neither its file nor its folder names a kind (cases/, requests.jsonl, …)".to_string()));
+                return None;
+            }
+        },
+    };
+    location.kind = Some(kind.clone());
+    let schema = &standard.kinds[&kind];
+    let mut value = record.value.clone();
+    schema.normalise_dates(&mut value);
+    if !schema.is_valid(&value) {
+        for v in schema.violations(&value) {
+            findings.push(builtin_finding(
+                builtin::SCHEMA,
+                Severity::Major,
+                Location { pointer: Some(v.pointer.clone()), ..location.clone() },
+                v.message,
+            ));
+        }
+    }
+    if let Some(id) = &id {
+        if let Some((file, line)) = seen.get(&(kind.clone(), id.clone())) {
+            findings.push(builtin_finding(builtin::DUPLICATE_ID, Severity::Major, Location { pointer: Some("/id".into()), ..location.clone() },
+                format!("{kind} id '{id}' is already used at {file}:{line}")));
+        } else {
+            seen.insert((kind.clone(), id.clone()), (record.file.clone(), record.line));
+        }
+    }
+    if let Some(period) = &submission.period {
+        if let Some(why) = outside(schema, &value, period) {
+            findings.push(builtin_finding(builtin::PERIOD, Severity::Minor, location,
+                format!("the record lies outside the submission period {}–{}: {why}; it is not scored", period.start, period.end)));
+            return None;
+        }
+    }
+    let jvalue = to_value(&value);
+    Some(Prepared { kind, id, value, file: record.file.clone(), line: record.line, jvalue })
+}
+
+/// The `submission` value expressions see.
+pub fn submission_value(standard: &Standard, submission: &Submission, tailoring: &Tailoring) -> JValue {
+    let m = &submission.manifest;
+    let period = submission.period.map(|p| {
+        serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string()})
+    });
+    to_value(&serde_json::json!({
+        "organisation": m.organisation.clone().unwrap_or(Value::Null),
+        "contract": m.contract.clone().unwrap_or(Value::Null),
+        "period": period,
+        "calendar": m.calendar.clone().unwrap_or_else(|| expr::DEFAULT_CALENDAR.to_string()),
+        "standard": standard.id,
+        "parameters": tailoring.params,
+    }))
+}
+
+enum Eval {
+    True,
+    False,
+    Missing(String),
+    Raised(String),
+}
+
+fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
+    match e.eval(ctx.clone()) {
+        Ok(v) if v.is_true() => Eval::True,
+        Ok(_) => Eval::False,
+        Err(err) if expr::is_missing_data(&err) => Eval::Missing(jinja_detail(&err)),
+        Err(err) => Eval::Raised(jinja_detail(&err)),
+    }
+}
+
+/// Runs every active rule and indicator.
+pub fn evaluate(standard: &Standard, submission: &Submission, tailoring: &Tailoring, lang: Lang) -> Evaluation {
+    let (records, mut findings, records_read) = prepare(standard, submission);
+    let params = to_value(&tailoring.params);
+    let sub = submission_value(standard, submission, tailoring);
+    let mut waiver_uses = Vec::new();
+    let mut rules = Vec::with_capacity(standard.rules.len());
+    for (ri, rule) in standard.rules.iter().enumerate() {
+        if !tailoring.rule_active[ri] {
+            rules.push(None);
+            continue;
+        }
+        let mut tally = RuleTally::default();
+        for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
+            let ctx = context! { record => rec.jvalue.clone(), params => params.clone(), submission => sub.clone() };
+            if let Some(when) = &rule.when {
+                match eval(when, &ctx) {
+                    Eval::True => {}
+                    Eval::False | Eval::Missing(_) => {
+                        tally.not_applicable += 1;
+                        continue;
+                    }
+                    Eval::Raised(why) => {
+                        record_outcome(standard, tailoring, submission, ri, rec, Outcome::Error, Some(why), &mut tally, &mut findings, &mut waiver_uses, &params, &sub, lang);
+                        continue;
+                    }
+                }
+            }
+            let (outcome, why) = match eval(&rule.assert, &ctx) {
+                Eval::True => (Outcome::Pass, None),
+                Eval::False => (Outcome::Fail, None),
+                Eval::Missing(why) => (Outcome::Fail, Some(why)),
+                Eval::Raised(why) => (Outcome::Error, Some(why)),
+            };
+            record_outcome(standard, tailoring, submission, ri, rec, outcome, why, &mut tally, &mut findings, &mut waiver_uses, &params, &sub, lang);
+        }
+        rules.push(Some(tally));
+    }
+    let indicators = standard
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(ii, _)| {
+            tailoring.indicator_active[ii].then(|| evaluate_indicator(standard, ii, &records, &params, &sub, lang, &mut findings))
+        })
+        .collect();
+    findings.extend(submission.findings.iter().cloned());
+    findings.extend(tailoring.findings.iter().cloned());
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Evaluation { records_read, records_evaluated: records.len(), rules, indicators, findings, waiver_uses }
+}
+
+/// The waiver (index) covering a rule's result on a record, if one is in force.
+fn covering_waiver(tailoring: &Tailoring, submission: &Submission, rule: &str, id: Option<&str>) -> Option<usize> {
+    tailoring.waivers.iter().position(|w| {
+        crate::profile::glob_match(&w.waiver.rule, rule)
+            && (w.waiver.records.is_empty() || id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id)))
+            && match (w.expires, submission.period) {
+                (Some(expires), Some(period)) => expires >= period.end,
+                _ => true,
+            }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_outcome(
+    standard: &Standard,
+    tailoring: &Tailoring,
+    submission: &Submission,
+    ri: usize,
+    rec: &Prepared,
+    outcome: Outcome,
+    why: Option<String>,
+    tally: &mut RuleTally,
+    findings: &mut Vec<Finding>,
+    waiver_uses: &mut Vec<WaiverUse>,
+    params: &JValue,
+    sub: &JValue,
+    lang: Lang,
+) {
+    let rule = &standard.rules[ri];
+    if let Some(w) = covering_waiver(tailoring, submission, &rule.def.id, rec.id.as_deref()) {
+        tally.waived += 1;
+        waiver_uses.push(WaiverUse { waiver: w, rule: rule.def.id.clone(), record: rec.location(), outcome });
+        return;
+    }
+    match outcome {
+        Outcome::Pass => {
+            tally.pass += 1;
+            return;
+        }
+        Outcome::Fail => tally.fail += 1,
+        Outcome::Error => tally.error += 1,
+        Outcome::NotApplicable => {
+            tally.not_applicable += 1;
+            return;
+        }
+    }
+    let schema = &standard.kinds[&rec.kind];
+    let masked = to_value(&schema.masked(&rec.value));
+    let ctx = context! { record => masked, params => params.clone(), submission => sub.clone() };
+    let mut message = standard
+        .render_message(&rule.def.id, lang, ctx)
+        .unwrap_or_else(|e| format!("{} (message could not be rendered: {})", rule.def.title.get(lang), jinja_detail(&e)));
+    if let Some(why) = why {
+        message = match outcome {
+            Outcome::Error => format!("{message} [error: {why}]"),
+            _ => format!("{message} [{why}]"),
+        };
+    }
+    let field = rule
+        .fields
+        .iter()
+        .find(|f| lookup(&rec.value, f).is_none())
+        .or_else(|| rule.fields.first());
+    findings.push(Finding {
+        rule: rule.def.id.clone(),
+        severity: rule.def.severity,
+        status: if outcome == Outcome::Error { FindingStatus::Error } else { FindingStatus::Fail },
+        record: Location { pointer: field.map(|f| pointer(f)), ..rec.location() },
+        message,
+    });
+}
+
+fn evaluate_indicator(
+    standard: &Standard,
+    ii: usize,
+    records: &[Prepared],
+    params: &JValue,
+    sub: &JValue,
+    lang: Lang,
+    findings: &mut Vec<Finding>,
+) -> IndicatorTally {
+    let ind = &standard.indicators[ii];
+    let def = &ind.def;
+    let mut tally = IndicatorTally::default();
+    let mut counted = 0u64;
+    let mut sum = 0.0;
+    let mut problem = |rec: &Prepared, why: String, findings: &mut Vec<Finding>| {
+        findings.push(Finding {
+            rule: def.id.clone(),
+            severity: Severity::Major,
+            status: FindingStatus::Error,
+            record: rec.location(),
+            message: match lang {
+                Lang::Zh => format!("{}：该记录无法计入：{why}", def.title.get(lang)),
+                Lang::En => format!("{}: this record could not be counted: {why}", def.title.get(lang)),
+            },
+        });
+    };
+    for rec in records.iter().filter(|r| r.kind == def.applies_to) {
+        let ctx = context! { record => rec.jvalue.clone(), params => params.clone(), submission => sub.clone() };
+        if let Some(w) = &ind.where_ {
+            match eval(w, &ctx) {
+                Eval::True => {}
+                Eval::False | Eval::Missing(_) => continue,
+                Eval::Raised(why) => {
+                    problem(rec, why, findings);
+                    continue;
+                }
+            }
+        }
+        match def.measure {
+            Measure::Count => counted += 1,
+            Measure::Rate => {
+                counted += 1;
+                if let Some(v) = &ind.value {
+                    match eval(v, &ctx) {
+                        Eval::True => sum += 1.0,
+                        Eval::False | Eval::Missing(_) => {}
+                        Eval::Raised(why) => problem(rec, why, findings),
+                    }
+                }
+            }
+            Measure::Sum | Measure::Mean => {
+                let Some(v) = &ind.value else { continue };
+                match v.eval(ctx) {
+                    Ok(x) => match f64::try_from(x.clone()) {
+                        Ok(n) if n.is_finite() && !x.is_undefined() && !x.is_none() => {
+                            sum += n;
+                            counted += 1;
+                        }
+                        _ if x.is_undefined() || x.is_none() => problem(rec, "the value is missing".to_string(), findings),
+                        _ => problem(rec, format!("the value {x} is not a number"), findings),
+                    },
+                    Err(e) => problem(rec, jinja_detail(&e), findings),
+                }
+            }
+        }
+    }
+    let n = counted as f64;
+    (tally.numerator, tally.denominator, tally.value) = match def.measure {
+        Measure::Count => (n, None, Some(n)),
+        Measure::Sum => (sum, None, Some(sum)),
+        Measure::Rate => (sum, Some(n), (counted > 0).then(|| sum / n)),
+        Measure::Mean => (sum, Some(n), (counted > 0).then(|| sum / n)),
+    };
+    match &ind.target {
+        CompiledTarget::Number(t) => tally.target = Some(*t),
+        CompiledTarget::Expr(e) => {
+            match e.eval(context! { params => params.clone(), submission => sub.clone() }) {
+                Ok(v) => match f64::try_from(v.clone()) {
+                    Ok(t) if t.is_finite() && !v.is_undefined() && !v.is_none() => tally.target = Some(t),
+                    _ => tally.error = Some(format!("the target evaluated to {v}, not a number")),
+                },
+                Err(e) => tally.error = Some(format!("the target could not be evaluated: {}", jinja_detail(&e))),
+            }
+        }
+    }
+    tally
+}

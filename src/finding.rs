@@ -1,0 +1,83 @@
+//! Findings: what the report says is wrong, with the record and place it concerns.
+
+use serde::Serialize;
+
+use crate::standard::Severity;
+
+/// The reserved ids of the findings yardstick itself raises.
+pub mod builtin {
+    /// A file that could not be read or parsed.
+    pub const PARSE: &str = "YS-PARSE";
+    /// A record that breaks its kind's JSON Schema (one finding per violation).
+    pub const SCHEMA: &str = "YS-SCHEMA";
+    /// A record whose id another record of its kind already has.
+    pub const DUPLICATE_ID: &str = "YS-DUPLICATE-ID";
+    /// A record of no kind the standard knows.
+    pub const UNKNOWN_KIND: &str = "YS-UNKNOWN-KIND";
+    /// A record dated wholly outside the submission period.
+    pub const PERIOD: &str = "YS-PERIOD";
+    /// A manifest that names what cannot be used (an unknown parameter, a waiver of no rule).
+    pub const MANIFEST: &str = "YS-MANIFEST";
+}
+
+/// A finding's status: the requirement was not met, or could not be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    Fail,
+    Error,
+}
+
+/// Where a finding points: the record (kind and id), the file, line and column, and the JSON
+/// pointer of the field inside the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub kind: Option<String>,
+    pub id: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    pub pointer: Option<String>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
+    pub record: Location,
+    pub message: String,
+}
+
+impl Finding {
+    /// The order findings are reported in: by rule, then file, line, record and message.
+    pub fn sort_key(&self) -> (&str, &Option<String>, &Option<u64>, &Option<String>, &Option<String>, &str) {
+        (
+            &self.rule,
+            &self.record.file,
+            &self.record.line,
+            &self.record.id,
+            &self.record.pointer,
+            &self.message,
+        )
+    }
+}
+
+/// A JSON pointer for a dotted field path (`assessment.date` → `/assessment/date`).
+pub fn pointer(path: &str) -> String {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dotted_paths_become_json_pointers() {
+        assert_eq!(super::pointer("assessment.date"), "/assessment/date");
+        assert_eq!(super::pointer("a/b"), "/a~1b");
+    }
+}

@@ -1,0 +1,493 @@
+//! The report model (the JSON report of cli-and-report.md) and how it is built from an
+//! evaluation. Every output format is rendered from this one model.
+
+mod render;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::engine::{Evaluation, IndicatorTally, RuleTally};
+use crate::finding::Finding;
+use crate::profile::{LoadedProfile, Tailoring};
+use crate::score;
+use crate::standard::{Direction, SectionNode, Severity, Standard};
+use crate::submission::Submission;
+use crate::text::Lang;
+
+pub use render::{render, Format, Renderer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileInfo {
+    pub file: String,
+    pub sha256: String,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BasisInfo {
+    pub code: Option<String>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardInfo {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+    pub sha256: String,
+    pub profile: Option<ProfileInfo>,
+    pub basis: Vec<BasisInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub path: String,
+    pub sha256: String,
+    pub records: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodInfo {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionInfo {
+    pub organisation: Value,
+    pub contract: Value,
+    pub period: Option<PeriodInfo>,
+    pub calendar: String,
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub not_applicable: u64,
+    pub waived: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GradeInfo {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub records: usize,
+    pub records_evaluated: usize,
+    pub results: Counts,
+    pub score: Option<f64>,
+    pub earned: f64,
+    pub possible: f64,
+    pub total_points: f64,
+    pub grade: Option<GradeInfo>,
+    pub vetoed_by: Vec<String>,
+    pub findings: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionResult {
+    pub id: String,
+    pub title: String,
+    pub earned: f64,
+    pub possible: f64,
+    pub score: Option<f64>,
+    pub sections: Vec<SectionResult>,
+    pub rules: Vec<String>,
+    pub indicators: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub applies_to: String,
+    pub severity: Severity,
+    pub veto: bool,
+    pub basis: Option<String>,
+    pub applicable: u64,
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub waived: u64,
+    pub not_applicable: u64,
+    pub points: f64,
+    pub earned: f64,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorResult {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub applies_to: String,
+    pub measure: &'static str,
+    pub direction: &'static str,
+    pub numerator: f64,
+    pub denominator: Option<f64>,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub met: Option<bool>,
+    pub points: f64,
+    pub earned: f64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaivedResult {
+    pub rule: String,
+    pub record: crate::finding::Location,
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverInfo {
+    pub rule: String,
+    pub records: Vec<String>,
+    pub reason: String,
+    pub approved_by: String,
+    pub expires: Option<String>,
+    pub source: String,
+    pub expired: bool,
+    pub applied: Vec<WaivedResult>,
+}
+
+/// The report: the canonical result every format is rendered from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub report_version: u32,
+    pub tool: Tool,
+    pub lang: Lang,
+    pub standard: StandardInfo,
+    pub submission: SubmissionInfo,
+    pub parameters: BTreeMap<String, Value>,
+    pub summary: Summary,
+    pub sections: Vec<SectionResult>,
+    pub rules: Vec<RuleResult>,
+    pub indicators: Vec<IndicatorResult>,
+    pub findings: Vec<Finding>,
+    pub waivers: Vec<WaiverInfo>,
+}
+
+/// What the command line's exit status is decided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Never,
+}
+
+impl Report {
+    /// Whether the submission meets the bar: no finding at or above `fail_on`, a score not
+    /// under `min_score`, and no veto. The reasons when it does not.
+    pub fn verdict(&self, fail_on: FailOn, min_score: Option<f64>) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if let FailOn::Severity(level) = fail_on {
+            let n = self.findings.iter().filter(|f| f.severity >= level).count();
+            if n > 0 {
+                reasons.push(format!("{n} finding(s) at or above {}", level.as_str()));
+            }
+        }
+        if let Some(min) = min_score {
+            match self.summary.score {
+                Some(score) if score >= min => {}
+                Some(score) => reasons.push(format!("score {score:.2} is under the minimum {min}")),
+                None => reasons.push(format!("no score could be computed (minimum {min})")),
+            }
+        }
+        if !self.summary.vetoed_by.is_empty() {
+            reasons.push(format!("vetoed by {}", self.summary.vetoed_by.join(", ")));
+        }
+        reasons
+    }
+}
+
+fn rule_status(t: &RuleTally) -> &'static str {
+    if t.applicable() == 0 {
+        "not_applicable"
+    } else if t.fail > 0 {
+        "fail"
+    } else if t.error > 0 {
+        "error"
+    } else {
+        "pass"
+    }
+}
+
+struct Scored {
+    earned: f64,
+    possible: f64,
+}
+
+fn rule_scored(points: f64, scoring: crate::standard::RuleScoring, t: &RuleTally) -> Option<Scored> {
+    (t.applicable() > 0).then(|| Scored {
+        earned: score::rule_points(scoring, points, t.pass + t.waived, t.fail + t.error),
+        possible: points,
+    })
+}
+
+fn indicator_scored(standard: &Standard, i: usize, points: f64, t: &IndicatorTally) -> (Option<Scored>, Option<bool>, &'static str) {
+    let def = &standard.indicators[i].def;
+    let Some(value) = t.value else {
+        return (None, None, "not_applicable");
+    };
+    let Some(target) = t.target else {
+        return (Some(Scored { earned: 0.0, possible: points }), None, "error");
+    };
+    let met = score::meets(def.direction, value, target);
+    let earned = score::indicator_points(&def.scoring, def.direction, points, value, target);
+    (Some(Scored { earned, possible: points }), Some(met), if met { "pass" } else { "fail" })
+}
+
+/// Builds the report of an evaluation.
+pub fn build(
+    standard: &Standard,
+    submission: &Submission,
+    tailoring: &Tailoring,
+    profile: Option<&LoadedProfile>,
+    eval: &Evaluation,
+    lang: Lang,
+) -> Report {
+    let mut rule_scores: Vec<Option<Scored>> = Vec::new();
+    let mut rules = Vec::new();
+    let mut counts = Counts::default();
+    let mut vetoed_by = Vec::new();
+    for (i, rule) in standard.rules.iter().enumerate() {
+        let Some(t) = &eval.rules[i] else {
+            rule_scores.push(None);
+            continue;
+        };
+        let points = tailoring.rule_points[i];
+        let scored = rule_scored(points, rule.def.scoring, t);
+        counts.pass += t.pass;
+        counts.fail += t.fail;
+        counts.error += t.error;
+        counts.not_applicable += t.not_applicable;
+        counts.waived += t.waived;
+        if rule.def.veto && t.fail + t.error > 0 {
+            vetoed_by.push(rule.def.id.clone());
+        }
+        rules.push(RuleResult {
+            id: rule.def.id.clone(),
+            title: rule.def.title.get(lang).to_string(),
+            section: rule.section.clone(),
+            applies_to: rule.def.applies_to.clone(),
+            severity: rule.def.severity,
+            veto: rule.def.veto,
+            basis: rule.def.basis.clone(),
+            applicable: t.applicable(),
+            pass: t.pass,
+            fail: t.fail,
+            error: t.error,
+            waived: t.waived,
+            not_applicable: t.not_applicable,
+            points,
+            earned: score::round2(scored.as_ref().map_or(0.0, |s| s.earned)),
+            status: rule_status(t),
+        });
+        rule_scores.push(scored);
+    }
+    let mut indicator_scores: Vec<Option<Scored>> = Vec::new();
+    let mut indicators = Vec::new();
+    for (i, ind) in standard.indicators.iter().enumerate() {
+        let Some(t) = &eval.indicators[i] else {
+            indicator_scores.push(None);
+            continue;
+        };
+        let points = tailoring.indicator_points[i];
+        let (scored, met, status) = indicator_scored(standard, i, points, t);
+        indicators.push(IndicatorResult {
+            id: ind.def.id.clone(),
+            title: ind.def.title.get(lang).to_string(),
+            section: ind.section.clone(),
+            applies_to: ind.def.applies_to.clone(),
+            measure: ind.def.measure.as_str(),
+            direction: match ind.def.direction {
+                Direction::Higher => "higher",
+                Direction::Lower => "lower",
+            },
+            numerator: t.numerator,
+            denominator: t.denominator,
+            value: t.value,
+            target: t.target,
+            met,
+            points,
+            earned: score::round2(scored.as_ref().map_or(0.0, |s| s.earned)),
+            status,
+            error: t.error.clone(),
+        });
+        indicator_scores.push(scored);
+    }
+    let mut total = Scored { earned: 0.0, possible: 0.0 };
+    let mut sections = Vec::new();
+    for node in &standard.sections {
+        let (result, sum) = section_result(node, (&rule_scores, &indicator_scores), standard, eval, lang);
+        total.earned += sum.earned;
+        total.possible += sum.possible;
+        sections.push(result);
+    }
+    let raw = score::total(total.earned, total.possible, standard.total_points);
+    let rounded = raw.map(score::round2);
+    let grade = rounded.and_then(|s| score::grade(&standard.grades, s, !vetoed_by.is_empty())).map(|g| GradeInfo {
+        id: g.id.clone(),
+        title: g.title.get(lang).to_string(),
+    });
+    let mut by_severity: BTreeMap<&'static str, usize> =
+        ["critical", "major", "minor", "info"].into_iter().map(|s| (s, 0)).collect();
+    for f in &eval.findings {
+        *by_severity.entry(f.severity.as_str()).or_default() += 1;
+    }
+    let summary = Summary {
+        records: eval.records_read,
+        records_evaluated: eval.records_evaluated,
+        results: counts,
+        score: rounded,
+        earned: score::round2(total.earned),
+        possible: score::round2(total.possible),
+        total_points: standard.total_points,
+        grade,
+        vetoed_by,
+        findings: by_severity,
+    };
+    Report {
+        report_version: 1,
+        tool: Tool { name: "yardstick".into(), version: env!("CARGO_PKG_VERSION").into() },
+        lang,
+        standard: StandardInfo {
+            id: standard.id.clone(),
+            version: standard.version.clone(),
+            title: standard.title.get(lang).to_string(),
+            sha256: standard.sha256.clone(),
+            profile: profile.map(|p| ProfileInfo {
+                file: p.file.clone(),
+                sha256: p.sha256.clone(),
+                id: p.profile.id.clone(),
+                title: p.profile.title.as_ref().map(|t| t.get(lang).to_string()),
+                overrides: tailoring.overrides.clone(),
+            }),
+            basis: standard
+                .basis
+                .iter()
+                .map(|b| BasisInfo { code: b.code.clone(), title: b.title.get(lang).to_string() })
+                .collect(),
+        },
+        submission: submission_info(submission),
+        parameters: tailoring.params.clone(),
+        summary,
+        sections,
+        rules,
+        indicators,
+        findings: eval.findings.clone(),
+        waivers: waiver_info(submission, tailoring, eval),
+    }
+}
+
+/// A section's result with its raw (unrounded) earned and possible points.
+fn section_result(
+    node: &SectionNode,
+    scores: (&[Option<Scored>], &[Option<Scored>]),
+    standard: &Standard,
+    eval: &Evaluation,
+    lang: Lang,
+) -> (SectionResult, Scored) {
+    let (rules, indicators) = scores;
+    let mut sum = Scored { earned: 0.0, possible: 0.0 };
+    let own = node
+        .rules
+        .iter()
+        .filter_map(|&i| rules[i].as_ref())
+        .chain(node.indicators.iter().filter_map(|&i| indicators[i].as_ref()));
+    for s in own {
+        sum.earned += s.earned;
+        sum.possible += s.possible;
+    }
+    let mut sections = Vec::new();
+    for child in &node.sections {
+        let (result, child_sum) = section_result(child, scores, standard, eval, lang);
+        sum.earned += child_sum.earned;
+        sum.possible += child_sum.possible;
+        sections.push(result);
+    }
+    let result = SectionResult {
+        id: node.id.clone(),
+        title: node.title.get(lang).to_string(),
+        earned: score::round2(sum.earned),
+        possible: score::round2(sum.possible),
+        score: (sum.possible > 0.0).then(|| score::round2(sum.earned / sum.possible * 100.0)),
+        sections,
+        rules: node
+            .rules
+            .iter()
+            .filter(|&&i| eval.rules[i].is_some())
+            .map(|&i| standard.rules[i].def.id.clone())
+            .collect(),
+        indicators: node
+            .indicators
+            .iter()
+            .filter(|&&i| eval.indicators[i].is_some())
+            .map(|&i| standard.indicators[i].def.id.clone())
+            .collect(),
+    };
+    (result, sum)
+}
+
+fn submission_info(submission: &Submission) -> SubmissionInfo {
+    let m = &submission.manifest;
+    let mut inputs: Vec<Input> = submission
+        .files
+        .iter()
+        .map(|f| Input { path: f.path.clone(), sha256: f.sha256.clone(), records: f.records.len() })
+        .collect();
+    if let Some((name, sha)) = &submission.manifest_file {
+        inputs.push(Input { path: name.clone(), sha256: sha.clone(), records: 0 });
+    }
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    SubmissionInfo {
+        organisation: m.organisation.clone().unwrap_or_else(|| Value::Object(Default::default())),
+        contract: m.contract.clone().unwrap_or_else(|| Value::Object(Default::default())),
+        period: submission.period.map(|p| PeriodInfo { start: p.start.to_string(), end: p.end.to_string() }),
+        calendar: m.calendar.clone().unwrap_or_else(|| crate::expr::DEFAULT_CALENDAR.to_string()),
+        inputs,
+    }
+}
+
+fn waiver_info(submission: &Submission, tailoring: &Tailoring, eval: &Evaluation) -> Vec<WaiverInfo> {
+    tailoring
+        .waivers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| WaiverInfo {
+            rule: w.waiver.rule.clone(),
+            records: w.waiver.records.clone(),
+            reason: w.waiver.reason.clone(),
+            approved_by: w.waiver.approved_by.clone(),
+            expires: w.expires.map(|d| d.to_string()),
+            source: w.source.clone(),
+            expired: matches!((w.expires, submission.period), (Some(e), Some(p)) if e < p.end),
+            applied: eval
+                .waiver_uses
+                .iter()
+                .filter(|u| u.waiver == i)
+                .map(|u| WaivedResult { rule: u.rule.clone(), record: u.record.clone(), outcome: u.outcome.as_str() })
+                .collect(),
+        })
+        .collect()
+}

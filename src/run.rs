@@ -1,0 +1,79 @@
+//! One run, end to end: open the submission, load the standard and the profile, evaluate,
+//! and build the report.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::profile::{LoadedProfile, Tailoring};
+use crate::report::{self, Report};
+use crate::standard::{Registry, Standard};
+use crate::submission::Submission;
+use crate::text::Lang;
+
+/// What a run is asked to do beyond the paths.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A standard id or file; overrides the manifest's.
+    pub standard: Option<String>,
+    /// A profile file; overrides the manifest's.
+    pub profile: Option<PathBuf>,
+    /// Folders whose standards add to or override the shipped ones.
+    pub standards_dirs: Vec<PathBuf>,
+    pub lang: Lang,
+}
+
+/// The shipped standards, then each folder's, later ones winning.
+pub fn registry(dirs: &[PathBuf]) -> Result<Registry> {
+    let mut registry = Registry::builtin();
+    for dir in dirs {
+        registry.add_dir(dir)?;
+    }
+    Ok(registry)
+}
+
+/// Whether a standard reference is a file path rather than an id.
+pub fn is_path(reference: &str) -> bool {
+    reference.ends_with(".yaml") || reference.ends_with(".yml") || reference.contains('/') || reference.contains('\\')
+}
+
+/// Loads a standard by id or by file path (relative paths from `base`).
+pub fn load_standard(registry: &mut Registry, reference: &str, base: Option<&Path>) -> Result<Standard> {
+    let id = if is_path(reference) {
+        let path = match base {
+            Some(b) if Path::new(reference).is_relative() => b.join(reference),
+            _ => PathBuf::from(reference),
+        };
+        if !path.is_file() {
+            return Err(Error::new(ErrorKind::UnknownStandard, format!("no standard file {}", path.display())));
+        }
+        registry.add_file(&path)?
+    } else {
+        reference.to_string()
+    };
+    Standard::load(registry, &id)
+}
+
+/// Checks a submission and returns its report.
+pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
+    let submission = Submission::open(paths)?;
+    let mut registry = registry(&options.standards_dirs)?;
+    let standard = match (&options.standard, &submission.manifest.standard) {
+        (Some(s), _) => load_standard(&mut registry, s, None)?,
+        (None, Some(s)) => load_standard(&mut registry, s, submission.root.as_deref())?,
+        (None, None) => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "no standard to check against: give --standard ID, or name one in submission.yaml",
+            ))
+        }
+    };
+    let profile = match (&options.profile, &submission.manifest.profile) {
+        (Some(p), _) => Some(LoadedProfile::read(p)?),
+        (None, Some(p)) => Some(LoadedProfile::read(&submission.resolve_path(p))?),
+        (None, None) => None,
+    };
+    let tailoring = Tailoring::new(&standard, &submission, profile.as_ref())?;
+    let evaluation = engine::evaluate(&standard, &submission, &tailoring, options.lang);
+    Ok(report::build(&standard, &submission, &tailoring, profile.as_ref(), &evaluation, options.lang))
+}
