@@ -422,7 +422,7 @@ fn evaluate_indicator(
     let mut tally = IndicatorTally::default();
     let mut counted = 0u64;
     let mut sum = 0.0;
-    let mut problem = |rec: &Prepared, why: String, findings: &mut Vec<Finding>| {
+    let problem = |rec: &Prepared, why: String, findings: &mut Vec<Finding>| {
         findings.push(Finding {
             rule: def.id.clone(),
             severity: Severity::Major,

@@ -51,6 +51,7 @@ pub fn add_helpers(env: &mut Environment<'_>) {
     env.add_function("hours_between", hours_between);
     env.add_function("working_days_between", working_days_between);
     env.add_function("add_working_days", add_working_days);
+    env.add_function("overdue", overdue);
     env.add_function("matches", matches);
     env.add_function("valid_id_number", valid_id_number);
     env.add_function("valid_credit_code", valid_credit_code);
@@ -63,6 +64,7 @@ pub const HELPERS: &[&str] = &[
     "hours_between",
     "working_days_between",
     "add_working_days",
+    "overdue",
     "matches",
     "valid_id_number",
     "valid_credit_code",
@@ -151,6 +153,57 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
         .add_working_days(d.date(), n)
         .map(|d| Value::from(d.to_string()))
         .map_err(invalid)
+}
+
+/// `overdue(items, start, end, limit[, unit])`: the items of a list whose `end` is missing or
+/// more than `limit` after their `start`; `unit` is `"days"` (the default), `"working_days"`
+/// (on the submission's calendar) or `"hours"`. A session written up late, an incident
+/// reported late.
+fn overdue(state: &State, items: Value, args: minijinja::value::Rest<Value>) -> Result<Value, JinjaError> {
+    let usage = || invalid("overdue takes (items, start field, end field, limit[, unit])");
+    let (start, end, limit, unit) = match args.as_slice() {
+        [s, e, l] => (s, e, l.clone(), None),
+        [s, e, l, u] => (s, e, l.clone(), Some(u.as_str().ok_or_else(usage)?.to_string())),
+        _ => return Err(usage()),
+    };
+    let (start, end) = (start.as_str().ok_or_else(usage)?, end.as_str().ok_or_else(usage)?);
+    if is_missing(&items) {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let limit = f64::try_from(limit.clone())
+        .ok()
+        .filter(|l| l.is_finite() && !limit.is_undefined() && !limit.is_none())
+        .ok_or_else(|| invalid(format!("overdue: the limit {limit} is not a number")))?;
+    let unit = unit.unwrap_or_else(|| "days".to_string());
+    let mut late = Vec::new();
+    for item in items.try_iter()? {
+        let a = item.get_attr(start)?;
+        let b = item.get_attr(end)?;
+        let (a, b) = match (when(&a, "overdue"), when(&b, "overdue")) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) if !is_missing_data(&e) => return Err(e),
+            _ => {
+                late.push(item);
+                continue;
+            }
+        };
+        let elapsed = match unit.as_str() {
+            "days" => dates::days_between(a.date(), b.date()) as f64,
+            "hours" => dates::hours_between(a, b),
+            "working_days" => calendar_of(state)?
+                .working_days_between(a.date(), b.date())
+                .map_err(invalid)? as f64,
+            other => {
+                return Err(invalid(format!(
+                    "overdue: unit '{other}' is not days, working_days or hours"
+                )))
+            }
+        };
+        if elapsed > limit {
+            late.push(item);
+        }
+    }
+    Ok(Value::from(late))
 }
 
 /// `matches(text, regex)`: whether the regular expression matches somewhere in the text.
@@ -249,6 +302,27 @@ mod tests {
         assert!(eval("matches('YT-2025-017', '^YT-\\\\d{4}-\\\\d{3}$')", r.clone()).unwrap().is_true());
         assert!(eval("valid_id_number('11010519491231002X')", r.clone()).unwrap().is_true());
         assert!(!eval("valid_credit_code('91350100M000100Y44')", r).unwrap().is_true());
+    }
+
+    #[test]
+    fn overdue_lists_items_late_or_undated() {
+        let r = serde_json::json!({"s": [
+            {"date": "2025-03-01", "recorded": "2025-03-02"},
+            {"date": "2025-03-01", "recorded": "2025-03-09"},
+            {"date": "2025-03-01"}
+        ]});
+        assert_eq!(eval("overdue(record.s, 'date', 'recorded', 3) | length", r.clone()).unwrap(), Value::from(2));
+        assert_eq!(eval("overdue(record.none, 'date', 'recorded', 3) | length", r.clone()).unwrap(), Value::from(0));
+        assert!(eval("overdue(record.s, 'date', 'recorded', 'x')", r.clone()).is_err());
+        let t = serde_json::json!({"i": [
+            {"at": "2025-03-01T08:00:00+08:00", "rep": "2025-03-02T09:00:00+08:00"},
+            {"at": "2025-03-01T08:00:00+08:00", "rep": "2025-03-01T20:00:00+08:00"}
+        ]});
+        assert_eq!(eval("overdue(record.i, 'at', 'rep', 24, 'hours') | length", t.clone()).unwrap(), Value::from(1));
+        let w = serde_json::json!({"i": [{"at": "2025-02-28", "rep": "2025-03-03"}]});
+        assert_eq!(eval("overdue(record.i, 'at', 'rep', 0, 'working_days') | length", w.clone()).unwrap(), Value::from(1));
+        assert_eq!(eval("overdue(record.i, 'at', 'rep', 1, 'working_days') | length", w).unwrap(), Value::from(0));
+        assert!(eval("overdue(record.i, 'at', 'rep', 1, 'weeks')", t).is_err());
     }
 
     #[test]
