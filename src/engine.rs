@@ -395,10 +395,10 @@ fn record_outcome(
         };
     }
     let field = rule
-        .fields
+        .assert_fields
         .iter()
         .find(|f| lookup(&rec.value, f).is_none())
-        .or_else(|| rule.fields.first());
+        .or_else(|| rule.assert_fields.first());
     findings.push(Finding {
         rule: rule.def.id.clone(),
         severity: rule.def.severity,

@@ -44,6 +44,8 @@ pub struct CompiledRule {
     pub(crate) assert: Expression<'static, 'static>,
     /// The record fields the rule's expressions name (dotted, without `record.`).
     pub fields: Vec<String>,
+    /// The record fields its `assert` names: where a finding points.
+    pub assert_fields: Vec<String>,
 }
 
 /// An indicator's target, compiled.
@@ -412,8 +414,8 @@ impl Builder<'_> {
             }
             None => None,
         };
-        let (assert, f) = self.expression(loc, id, "assert", &r.assert, true)?;
-        fields.extend(f);
+        let (assert, assert_fields) = self.expression(loc, id, "assert", &r.assert, true)?;
+        fields.extend(assert_fields.iter().cloned());
         for lang in [Lang::Zh, Lang::En] {
             let text = r.message.get(lang).to_string();
             self.messages
@@ -437,6 +439,7 @@ impl Builder<'_> {
             when,
             assert,
             fields,
+            assert_fields,
         });
         Ok(self.rules.len() - 1)
     }
