@@ -44,8 +44,12 @@ fn main() {
     let mut out = String::from("/// Files shipped inside the binary: (path, contents).\n");
     out.push_str("pub static EMBEDDED: &[(&str, &[u8])] = &[\n");
     for (key, path) in &entries {
-        writeln!(out, "    ({key:?}, include_bytes!({:?})),", path.display().to_string())
-            .expect("write to a string");
+        writeln!(
+            out,
+            "    ({key:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("write to a string");
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");

@@ -14,7 +14,11 @@ use crate::standard::{lint, Severity, Standard};
 use crate::text::Lang;
 
 #[derive(Debug, Parser)]
-#[command(name = "yardstick", version, about = "Checks social-service records against sector operating guides and scores them")]
+#[command(
+    name = "yardstick",
+    version,
+    about = "Checks social-service records against sector operating guides and scores them"
+)]
 pub struct Cli {
     /// Add or override standards from this folder (<id>.yaml files); may be repeated.
     #[arg(long = "standards", global = true, value_name = "DIR")]
@@ -186,7 +190,10 @@ fn print(text: &str) -> Result<()> {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::new(ErrorKind::Io, format!("cannot write to standard output: {e}"))),
+        Err(e) => Err(Error::new(
+            ErrorKind::Io,
+            format!("cannot write to standard output: {e}"),
+        )),
     }
 }
 
@@ -201,7 +208,12 @@ fn options(common: &Common, standards: &[PathBuf]) -> Options {
 
 fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check { common, format, fail_on, min_score } => {
+        Command::Check {
+            common,
+            format,
+            fail_on,
+            min_score,
+        } => {
             let report = run::check(&common.paths, &options(&common, &cli.standards))?;
             let text = match format {
                 CheckFormat::Json => report::render(&report, Format::Json, false)?,
@@ -212,11 +224,19 @@ fn execute(cli: Cli) -> Result<i32> {
             if reasons.is_empty() {
                 Ok(0)
             } else {
-                eprintln!("yardstick: the submission does not meet the bar: {}", reasons.join("; "));
+                eprintln!(
+                    "yardstick: the submission does not meet the bar: {}",
+                    reasons.join("; ")
+                );
                 Ok(1)
             }
         }
-        Command::Report { common, format, template, output } => {
+        Command::Report {
+            common,
+            format,
+            template,
+            output,
+        } => {
             let report = run::check(&common.paths, &options(&common, &cli.standards))?;
             let color = output.is_none() && color_wanted();
             let text = match (format, &template) {
@@ -234,7 +254,9 @@ fn execute(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Standards { command } => standards(command, &cli.standards),
-        Command::Explain { id, standard, lang } => explain(&id, standard.as_deref(), lang.into(), &cli.standards),
+        Command::Explain { id, standard, lang } => {
+            explain(&id, standard.as_deref(), lang.into(), &cli.standards)
+        }
     }
 }
 
@@ -243,10 +265,15 @@ fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
     if path.exists() {
         let target = path.canonicalize().map_err(|e| Error::io(path, e))?;
         for input in inputs {
-            let Ok(input) = input.canonicalize() else { continue };
+            let Ok(input) = input.canonicalize() else {
+                continue;
+            };
             if target == input || (input.is_dir() && target.starts_with(&input)) {
-                return Err(Error::new(ErrorKind::InvalidInput, "refusing to write the report over an input file")
-                    .with_file(path.display().to_string()));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "refusing to write the report over an input file",
+                )
+                .with_file(path.display().to_string()));
             }
         }
     }
@@ -254,7 +281,10 @@ fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -300,7 +330,9 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
             for file in files {
                 let mut registry = run::registry(dirs)?;
                 let shown = file.display().to_string();
-                let loaded = registry.add_file(&file).and_then(|id| Standard::load(&registry, &id));
+                let loaded = registry
+                    .add_file(&file)
+                    .and_then(|id| Standard::load(&registry, &id));
                 match loaded {
                     Err(e) => {
                         eprintln!("error: {e}");
@@ -312,7 +344,11 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
                             eprintln!("warning: {w}");
                         }
                         if warnings.is_empty() {
-                            eprintln!("{shown}: ok ({} rules, {} indicators)", s.rules.len(), s.indicators.len());
+                            eprintln!(
+                                "{shown}: ok ({} rules, {} indicators)",
+                                s.rules.len(),
+                                s.indicators.len()
+                            );
                         } else {
                             worst = worst.max(1);
                         }
@@ -324,13 +360,17 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
         StandardsCommand::Schema { kind, standard } => {
             let s = load(&standard, dirs)?;
             let schema = s.kinds.get(&kind).ok_or_else(|| {
-                Error::new(ErrorKind::InvalidInput, format!(
-                    "standard {} has no record kind '{kind}' (known: {})",
-                    s.id,
-                    s.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "standard {} has no record kind '{kind}' (known: {})",
+                        s.id,
+                        s.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })?;
-            let mut text = serde_json::to_string_pretty(&schema.combined()).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(&schema.combined())
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
             text.push('\n');
             print(&text)?;
             Ok(0)
@@ -341,13 +381,19 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
 /// The human summary of a standard for `standards show`.
 pub fn show(s: &Standard, lang: Lang) -> String {
     let mut out = format!("{} {} — {}\n", s.id, s.version, s.title.get(lang));
-    out.push_str(&format!("status: {:?}; total points: {}\n", s.status, s.total_points).to_lowercase());
+    out.push_str(
+        &format!("status: {:?}; total points: {}\n", s.status, s.total_points).to_lowercase(),
+    );
     if !s.extends.is_empty() {
         out.push_str(&format!("extends: {}\n", s.extends.join(", ")));
     }
     out.push_str("\nbasis:\n");
     for b in &s.basis {
-        out.push_str(&format!("  {} {}\n", b.code.as_deref().unwrap_or("—"), b.title.get(lang)));
+        out.push_str(&format!(
+            "  {} {}\n",
+            b.code.as_deref().unwrap_or("—"),
+            b.title.get(lang)
+        ));
     }
     out.push_str("\nparameters:\n");
     for (k, p) in &s.parameters {
@@ -356,20 +402,45 @@ pub fn show(s: &Standard, lang: Lang) -> String {
     }
     out.push_str("\ngrades:\n");
     for g in &s.grades {
-        out.push_str(&format!("  {:<10} ≥ {:<5} {}\n", g.id, g.min, g.title.get(lang)));
+        out.push_str(&format!(
+            "  {:<10} ≥ {:<5} {}\n",
+            g.id,
+            g.min,
+            g.title.get(lang)
+        ));
     }
     out.push_str("\nsections:\n");
-    fn walk(s: &Standard, nodes: &[crate::standard::SectionNode], depth: usize, lang: Lang, out: &mut String) {
+    fn walk(
+        s: &Standard,
+        nodes: &[crate::standard::SectionNode],
+        depth: usize,
+        lang: Lang,
+        out: &mut String,
+    ) {
         for n in nodes {
             let pad = "  ".repeat(depth + 1);
             out.push_str(&format!("{pad}[{}] {}\n", n.id, n.title.get(lang)));
             for &i in &n.rules {
                 let r = &s.rules[i].def;
-                out.push_str(&format!("{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n", r.id, r.severity.as_str(), r.points, r.title.get(lang), r.applies_to));
+                out.push_str(&format!(
+                    "{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n",
+                    r.id,
+                    r.severity.as_str(),
+                    r.points,
+                    r.title.get(lang),
+                    r.applies_to
+                ));
             }
             for &i in &n.indicators {
                 let d = &s.indicators[i].def;
-                out.push_str(&format!("{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n", d.id, d.measure.as_str(), d.points, d.title.get(lang), d.applies_to));
+                out.push_str(&format!(
+                    "{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n",
+                    d.id,
+                    d.measure.as_str(),
+                    d.points,
+                    d.title.get(lang),
+                    d.applies_to
+                ));
             }
             walk(s, &n.sections, depth + 1, lang, out);
         }
@@ -384,25 +455,77 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     if let Some(r) = s.rule(id) {
         let d = &r.def;
         let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
-        out.push_str(&format!("{}: {} {} ({}:{})\n", label("标准", "standard"), s.id, s.version, r.file, r.line));
-        out.push_str(&format!("{}: {}\n", label("适用记录", "applies to"), d.applies_to));
-        out.push_str(&format!("{}: {}; {}: {}; {}: {:?}{}\n", label("严重程度", "severity"), d.severity.as_str(), label("分值", "points"), d.points, label("计分", "scoring"), d.scoring, if d.veto { label("；一票否决", "; veto") } else { "" }));
+        out.push_str(&format!(
+            "{}: {} {} ({}:{})\n",
+            label("标准", "standard"),
+            s.id,
+            s.version,
+            r.file,
+            r.line
+        ));
+        out.push_str(&format!(
+            "{}: {}\n",
+            label("适用记录", "applies to"),
+            d.applies_to
+        ));
+        out.push_str(&format!(
+            "{}: {}; {}: {}; {}: {:?}{}\n",
+            label("严重程度", "severity"),
+            d.severity.as_str(),
+            label("分值", "points"),
+            d.points,
+            label("计分", "scoring"),
+            d.scoring,
+            if d.veto {
+                label("；一票否决", "; veto")
+            } else {
+                ""
+            }
+        ));
         if let Some(w) = &d.when {
             out.push_str(&format!("when:   {w}\n"));
         }
         out.push_str(&format!("assert: {}\n", d.assert));
-        out.push_str(&format!("{}: {}\n", label("提示", "message"), d.message.get(lang)));
-        out.push_str(&format!("{}: {}\n", label("依据", "basis"), d.basis.as_deref().unwrap_or("—")));
+        out.push_str(&format!(
+            "{}: {}\n",
+            label("提示", "message"),
+            d.message.get(lang)
+        ));
+        out.push_str(&format!(
+            "{}: {}\n",
+            label("依据", "basis"),
+            d.basis.as_deref().unwrap_or("—")
+        ));
         if let Some(r) = &d.rationale {
-            out.push_str(&format!("{}: {}\n", label("理由", "rationale"), r.get(lang)));
+            out.push_str(&format!(
+                "{}: {}\n",
+                label("理由", "rationale"),
+                r.get(lang)
+            ));
         }
         return Some(out);
     }
     let i = s.indicator(id)?;
     let d = &i.def;
     let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
-    out.push_str(&format!("{}: {} {} ({}:{})\n", label("标准", "standard"), s.id, s.version, i.file, i.line));
-    out.push_str(&format!("{}: {}; measure: {}; {}: {:?}; {}: {}\n", label("适用记录", "applies to"), d.applies_to, d.measure.as_str(), label("目标", "target"), d.target, label("分值", "points"), d.points));
+    out.push_str(&format!(
+        "{}: {} {} ({}:{})\n",
+        label("标准", "standard"),
+        s.id,
+        s.version,
+        i.file,
+        i.line
+    ));
+    out.push_str(&format!(
+        "{}: {}; measure: {}; {}: {:?}; {}: {}\n",
+        label("适用记录", "applies to"),
+        d.applies_to,
+        d.measure.as_str(),
+        label("目标", "target"),
+        d.target,
+        label("分值", "points"),
+        d.points
+    ));
     if let Some(w) = &d.where_ {
         out.push_str(&format!("where: {w}\n"));
     }
@@ -410,9 +533,17 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         out.push_str(&format!("value: {v}\n"));
     }
     out.push_str(&format!("{}: {:?}\n", label("计分", "scoring"), d.scoring));
-    out.push_str(&format!("{}: {}\n", label("依据", "basis"), d.basis.as_deref().unwrap_or("—")));
+    out.push_str(&format!(
+        "{}: {}\n",
+        label("依据", "basis"),
+        d.basis.as_deref().unwrap_or("—")
+    ));
     if let Some(r) = &d.rationale {
-        out.push_str(&format!("{}: {}\n", label("理由", "rationale"), r.get(lang)));
+        out.push_str(&format!(
+            "{}: {}\n",
+            label("理由", "rationale"),
+            r.get(lang)
+        ));
     }
     Some(out)
 }
@@ -430,5 +561,8 @@ fn explain(id: &str, standard: Option<&str>, lang: Lang, dirs: &[PathBuf]) -> Re
             return Ok(0);
         }
     }
-    Err(Error::new(ErrorKind::InvalidInput, format!("no rule or indicator '{id}' in the standards")))
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        format!("no rule or indicator '{id}' in the standards"),
+    ))
 }

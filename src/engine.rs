@@ -110,7 +110,13 @@ pub struct Evaluation {
 }
 
 fn builtin_finding(rule: &str, severity: Severity, location: Location, message: String) -> Finding {
-    Finding { rule: rule.to_string(), severity, status: FindingStatus::Fail, record: location, message }
+    Finding {
+        rule: rule.to_string(),
+        severity,
+        status: FindingStatus::Fail,
+        record: location,
+        message,
+    }
 }
 
 /// The kind a record's file or folder names stand for, nearest first.
@@ -124,7 +130,10 @@ fn kind_from_path(standard: &Standard, file: &str) -> Option<String> {
 }
 
 fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted.split('.').try_fold(value, |v, key| v.get(key)).filter(|v| !v.is_null())
+    dotted
+        .split('.')
+        .try_fold(value, |v, key| v.get(key))
+        .filter(|v| !v.is_null())
 }
 
 /// Whether the record's dates fall wholly outside the period; the message says how.
@@ -138,7 +147,10 @@ fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<String
     };
     let start = read(start_field)?;
     if start > period.end {
-        return Some(format!("{start_field} {start} is after the period ends ({})", period.end));
+        return Some(format!(
+            "{start_field} {start} is after the period ends ({})",
+            period.end
+        ));
     }
     let end = end_field.as_deref().and_then(read);
     match end {
@@ -147,15 +159,19 @@ fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<String
             end_field.as_deref().unwrap_or_default(),
             period.start
         )),
-        None if start < period.start && end_field.is_none() => {
-            Some(format!("{start_field} {start} is before the period starts ({})", period.start))
-        }
+        None if start < period.start && end_field.is_none() => Some(format!(
+            "{start_field} {start} is before the period starts ({})",
+            period.start
+        )),
         _ => None,
     }
 }
 
 /// Settles each record's kind, normalises and validates it, and raises the built-in findings.
-pub fn prepare(standard: &Standard, submission: &Submission) -> (Vec<Prepared>, Vec<Finding>, usize) {
+pub fn prepare(
+    standard: &Standard,
+    submission: &Submission,
+) -> (Vec<Prepared>, Vec<Finding>, usize) {
     let mut findings = Vec::new();
     let mut prepared = Vec::new();
     let mut seen: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
@@ -203,11 +219,21 @@ fn prepare_one(
     let kind = match &record.kind {
         Some(k) if standard.kinds.contains_key(k) => k.clone(),
         Some(k) => {
-            findings.push(builtin_finding(builtin::UNKNOWN_KIND, Severity::Major, location, format!(
-                "kind '{k}' is not a record kind of standard {} (known: {})",
-                standard.id,
-                standard.kinds.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+            findings.push(builtin_finding(
+                builtin::UNKNOWN_KIND,
+                Severity::Major,
+                location,
+                format!(
+                    "kind '{k}' is not a record kind of standard {} (known: {})",
+                    standard.id,
+                    standard
+                        .kinds
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
             return None;
         }
         None => match kind_from_path(standard, &record.file) {
@@ -228,36 +254,67 @@ fn prepare_one(
             findings.push(builtin_finding(
                 builtin::SCHEMA,
                 Severity::Major,
-                Location { pointer: Some(v.pointer.clone()), ..location.clone() },
+                Location {
+                    pointer: Some(v.pointer.clone()),
+                    ..location.clone()
+                },
                 v.message,
             ));
         }
     }
     if let Some(id) = &id {
         if let Some((file, line)) = seen.get(&(kind.clone(), id.clone())) {
-            findings.push(builtin_finding(builtin::DUPLICATE_ID, Severity::Major, Location { pointer: Some("/id".into()), ..location.clone() },
-                format!("{kind} id '{id}' is already used at {file}:{line}")));
+            findings.push(builtin_finding(
+                builtin::DUPLICATE_ID,
+                Severity::Major,
+                Location {
+                    pointer: Some("/id".into()),
+                    ..location.clone()
+                },
+                format!("{kind} id '{id}' is already used at {file}:{line}"),
+            ));
         } else {
-            seen.insert((kind.clone(), id.clone()), (record.file.clone(), record.line));
+            seen.insert(
+                (kind.clone(), id.clone()),
+                (record.file.clone(), record.line),
+            );
         }
     }
     if let Some(period) = &submission.period {
         if let Some(why) = outside(schema, &value, period) {
-            findings.push(builtin_finding(builtin::PERIOD, Severity::Minor, location,
-                format!("the record lies outside the submission period {}–{}: {why}; it is not scored", period.start, period.end)));
+            findings.push(builtin_finding(
+                builtin::PERIOD,
+                Severity::Minor,
+                location,
+                format!(
+                    "the record lies outside the submission period {}–{}: {why}; it is not scored",
+                    period.start, period.end
+                ),
+            ));
             return None;
         }
     }
     let jvalue = to_value(&value);
-    Some(Prepared { kind, id, value, file: record.file.clone(), line: record.line, jvalue })
+    Some(Prepared {
+        kind,
+        id,
+        value,
+        file: record.file.clone(),
+        line: record.line,
+        jvalue,
+    })
 }
 
 /// The `submission` value expressions see.
-pub fn submission_value(standard: &Standard, submission: &Submission, tailoring: &Tailoring) -> JValue {
+pub fn submission_value(
+    standard: &Standard,
+    submission: &Submission,
+    tailoring: &Tailoring,
+) -> JValue {
     let m = &submission.manifest;
-    let period = submission.period.map(|p| {
-        serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string()})
-    });
+    let period = submission
+        .period
+        .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string()}));
     to_value(&serde_json::json!({
         "organisation": m.organisation.clone().unwrap_or(Value::Null),
         "contract": m.contract.clone().unwrap_or(Value::Null),
@@ -285,7 +342,12 @@ fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
 }
 
 /// Runs every active rule and indicator.
-pub fn evaluate(standard: &Standard, submission: &Submission, tailoring: &Tailoring, lang: Lang) -> Evaluation {
+pub fn evaluate(
+    standard: &Standard,
+    submission: &Submission,
+    tailoring: &Tailoring,
+    lang: Lang,
+) -> Evaluation {
     let (records, mut findings, records_read) = prepare(standard, submission);
     let params = to_value(&tailoring.params);
     let sub = submission_value(standard, submission, tailoring);
@@ -307,7 +369,21 @@ pub fn evaluate(standard: &Standard, submission: &Submission, tailoring: &Tailor
                         continue;
                     }
                     Eval::Raised(why) => {
-                        record_outcome(standard, tailoring, submission, ri, rec, Outcome::Error, Some(why), &mut tally, &mut findings, &mut waiver_uses, &params, &sub, lang);
+                        record_outcome(
+                            standard,
+                            tailoring,
+                            submission,
+                            ri,
+                            rec,
+                            Outcome::Error,
+                            Some(why),
+                            &mut tally,
+                            &mut findings,
+                            &mut waiver_uses,
+                            &params,
+                            &sub,
+                            lang,
+                        );
                         continue;
                     }
                 }
@@ -318,7 +394,21 @@ pub fn evaluate(standard: &Standard, submission: &Submission, tailoring: &Tailor
                 Eval::Missing(why) => (Outcome::Fail, Some(why)),
                 Eval::Raised(why) => (Outcome::Error, Some(why)),
             };
-            record_outcome(standard, tailoring, submission, ri, rec, outcome, why, &mut tally, &mut findings, &mut waiver_uses, &params, &sub, lang);
+            record_outcome(
+                standard,
+                tailoring,
+                submission,
+                ri,
+                rec,
+                outcome,
+                why,
+                &mut tally,
+                &mut findings,
+                &mut waiver_uses,
+                &params,
+                &sub,
+                lang,
+            );
         }
         rules.push(Some(tally));
     }
@@ -327,20 +417,35 @@ pub fn evaluate(standard: &Standard, submission: &Submission, tailoring: &Tailor
         .iter()
         .enumerate()
         .map(|(ii, _)| {
-            tailoring.indicator_active[ii].then(|| evaluate_indicator(standard, ii, &records, &params, &sub, lang, &mut findings))
+            tailoring.indicator_active[ii].then(|| {
+                evaluate_indicator(standard, ii, &records, &params, &sub, lang, &mut findings)
+            })
         })
         .collect();
     findings.extend(submission.findings.iter().cloned());
     findings.extend(tailoring.findings.iter().cloned());
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Evaluation { records_read, records_evaluated: records.len(), rules, indicators, findings, waiver_uses }
+    findings.sort_by(crate::finding::report_order);
+    Evaluation {
+        records_read,
+        records_evaluated: records.len(),
+        rules,
+        indicators,
+        findings,
+        waiver_uses,
+    }
 }
 
 /// The waiver (index) covering a rule's result on a record, if one is in force.
-fn covering_waiver(tailoring: &Tailoring, submission: &Submission, rule: &str, id: Option<&str>) -> Option<usize> {
+fn covering_waiver(
+    tailoring: &Tailoring,
+    submission: &Submission,
+    rule: &str,
+    id: Option<&str>,
+) -> Option<usize> {
     tailoring.waivers.iter().position(|w| {
         crate::profile::glob_match(&w.waiver.rule, rule)
-            && (w.waiver.records.is_empty() || id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id)))
+            && (w.waiver.records.is_empty()
+                || id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id)))
             && match (w.expires, submission.period) {
                 (Some(expires), Some(period)) => expires >= period.end,
                 _ => true,
@@ -367,7 +472,12 @@ fn record_outcome(
     let rule = &standard.rules[ri];
     if let Some(w) = covering_waiver(tailoring, submission, &rule.def.id, rec.id.as_deref()) {
         tally.waived += 1;
-        waiver_uses.push(WaiverUse { waiver: w, rule: rule.def.id.clone(), record: rec.location(), outcome });
+        waiver_uses.push(WaiverUse {
+            waiver: w,
+            rule: rule.def.id.clone(),
+            record: rec.location(),
+            outcome,
+        });
         return;
     }
     match outcome {
@@ -387,7 +497,13 @@ fn record_outcome(
     let ctx = context! { record => masked, params => params.clone(), submission => sub.clone() };
     let mut message = standard
         .render_message(&rule.def.id, lang, ctx)
-        .unwrap_or_else(|e| format!("{} (message could not be rendered: {})", rule.def.title.get(lang), jinja_detail(&e)));
+        .unwrap_or_else(|e| {
+            format!(
+                "{} (message could not be rendered: {})",
+                rule.def.title.get(lang),
+                jinja_detail(&e)
+            )
+        });
     if let Some(why) = why {
         message = match outcome {
             Outcome::Error => format!("{message} [error: {why}]"),
@@ -402,8 +518,15 @@ fn record_outcome(
     findings.push(Finding {
         rule: rule.def.id.clone(),
         severity: rule.def.severity,
-        status: if outcome == Outcome::Error { FindingStatus::Error } else { FindingStatus::Fail },
-        record: Location { pointer: field.map(|f| pointer(f)), ..rec.location() },
+        status: if outcome == Outcome::Error {
+            FindingStatus::Error
+        } else {
+            FindingStatus::Fail
+        },
+        record: Location {
+            pointer: field.map(|f| pointer(f)),
+            ..rec.location()
+        },
         message,
     });
 }
@@ -430,7 +553,10 @@ fn evaluate_indicator(
             record: rec.location(),
             message: match lang {
                 Lang::Zh => format!("{}：该记录无法计入：{why}", def.title.get(lang)),
-                Lang::En => format!("{}: this record could not be counted: {why}", def.title.get(lang)),
+                Lang::En => format!(
+                    "{}: this record could not be counted: {why}",
+                    def.title.get(lang)
+                ),
             },
         });
     };
@@ -466,7 +592,9 @@ fn evaluate_indicator(
                             sum += n;
                             counted += 1;
                         }
-                        _ if x.is_undefined() || x.is_none() => problem(rec, "the value is missing".to_string(), findings),
+                        _ if x.is_undefined() || x.is_none() => {
+                            problem(rec, "the value is missing".to_string(), findings)
+                        }
                         _ => problem(rec, format!("the value {x} is not a number"), findings),
                     },
                     Err(e) => problem(rec, jinja_detail(&e), findings),
@@ -486,10 +614,17 @@ fn evaluate_indicator(
         CompiledTarget::Expr(e) => {
             match e.eval(context! { params => params.clone(), submission => sub.clone() }) {
                 Ok(v) => match f64::try_from(v.clone()) {
-                    Ok(t) if t.is_finite() && !v.is_undefined() && !v.is_none() => tally.target = Some(t),
+                    Ok(t) if t.is_finite() && !v.is_undefined() && !v.is_none() => {
+                        tally.target = Some(t)
+                    }
                     _ => tally.error = Some(format!("the target evaluated to {v}, not a number")),
                 },
-                Err(e) => tally.error = Some(format!("the target could not be evaluated: {}", jinja_detail(&e))),
+                Err(e) => {
+                    tally.error = Some(format!(
+                        "the target could not be evaluated: {}",
+                        jinja_detail(&e)
+                    ))
+                }
             }
         }
     }

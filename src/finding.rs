@@ -51,18 +51,15 @@ pub struct Finding {
     pub message: String,
 }
 
-impl Finding {
-    /// The order findings are reported in: by rule, then file, line, record and message.
-    pub fn sort_key(&self) -> (&str, &Option<String>, &Option<u64>, &Option<String>, &Option<String>, &str) {
-        (
-            &self.rule,
-            &self.record.file,
-            &self.record.line,
-            &self.record.id,
-            &self.record.pointer,
-            &self.message,
-        )
-    }
+/// The order findings are reported in: by rule, then file, line, record, pointer and message.
+pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    a.rule
+        .cmp(&b.rule)
+        .then_with(|| a.record.file.cmp(&b.record.file))
+        .then_with(|| a.record.line.cmp(&b.record.line))
+        .then_with(|| a.record.id.cmp(&b.record.id))
+        .then_with(|| a.record.pointer.cmp(&b.record.pointer))
+        .then_with(|| a.message.cmp(&b.message))
 }
 
 /// A JSON pointer for a dotted field path (`assessment.date` → `/assessment/date`).

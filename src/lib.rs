@@ -11,11 +11,11 @@ pub mod text;
 
 pub use error::{Error, ErrorKind, Result};
 pub use text::{Lang, Text};
-pub mod schema;
-pub mod score;
 pub mod profile;
 pub mod records;
 pub mod report;
 pub mod run;
+pub mod schema;
+pub mod score;
 pub mod standard;
 pub mod submission;

@@ -50,16 +50,21 @@ pub struct LoadedProfile {
 impl LoadedProfile {
     pub fn read(path: &Path) -> Result<LoadedProfile> {
         let bytes = std::fs::read(path).map_err(|e| {
-            Error::new(ErrorKind::InvalidProfile, format!("cannot read the profile: {e}"))
-                .with_file(path.display().to_string())
+            Error::new(
+                ErrorKind::InvalidProfile,
+                format!("cannot read the profile: {e}"),
+            )
+            .with_file(path.display().to_string())
         })?;
         let text = String::from_utf8_lossy(&bytes);
-        let profile = serde_saphyr::from_str_with_options::<Profile>(&text, records::yaml_options()).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            Error::new(ErrorKind::InvalidProfile, e.without_snippet().to_string())
-                .with_file(path.display().to_string())
-                .with_position(line, column)
-        })?;
+        let profile =
+            serde_saphyr::from_str_with_options::<Profile>(&text, records::yaml_options())
+                .map_err(|e| {
+                    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                    Error::new(ErrorKind::InvalidProfile, e.without_snippet().to_string())
+                        .with_file(path.display().to_string())
+                        .with_position(line, column)
+                })?;
         Ok(LoadedProfile {
             file: path.display().to_string(),
             sha256: records::sha256(&bytes),
@@ -128,9 +133,17 @@ fn read_expiry(w: &Waiver) -> std::result::Result<Option<jiff::civil::Date>, Str
 impl Tailoring {
     /// Applies the manifest's and the profile's tailoring to a standard. Problems in the
     /// manifest are findings; problems in the profile are errors (exit 2).
-    pub fn new(standard: &Standard, submission: &Submission, profile: Option<&LoadedProfile>) -> Result<Tailoring> {
+    pub fn new(
+        standard: &Standard,
+        submission: &Submission,
+        profile: Option<&LoadedProfile>,
+    ) -> Result<Tailoring> {
         let mut t = Tailoring {
-            params: standard.parameters.iter().map(|(k, p)| (k.clone(), p.default.clone())).collect(),
+            params: standard
+                .parameters
+                .iter()
+                .map(|(k, p)| (k.clone(), p.default.clone()))
+                .collect(),
             rule_active: vec![true; standard.rules.len()],
             indicator_active: vec![true; standard.indicators.len()],
             rule_points: standard.rules.iter().map(|r| r.def.points).collect(),
@@ -142,23 +155,55 @@ impl Tailoring {
         let manifest_name = submission.manifest_name();
         for (key, value) in &submission.manifest.parameters {
             if t.params.contains_key(key) {
-                t.overrides.push(format!("parameter {key} = {value} ({manifest_name})"));
+                t.overrides
+                    .push(format!("parameter {key} = {value} ({manifest_name})"));
                 t.params.insert(key.clone(), value.clone());
             } else {
                 t.findings.push(manifest_finding(
-                    &manifest_name, 0, 0, builtin::MANIFEST,
-                    format!("parameter '{key}' is not one of the standard's parameters ({})", standard.parameters.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    &manifest_name,
+                    0,
+                    0,
+                    builtin::MANIFEST,
+                    format!(
+                        "parameter '{key}' is not one of the standard's parameters ({})",
+                        standard
+                            .parameters
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
             }
         }
         for w in &submission.manifest.waivers {
-            if !standard.rules.iter().any(|r| glob_match(&w.rule, &r.def.id)) {
-                t.findings.push(manifest_finding(&manifest_name, 0, 0, builtin::MANIFEST, format!("waiver names rule '{}', which the standard does not have", w.rule)));
+            if !standard
+                .rules
+                .iter()
+                .any(|r| glob_match(&w.rule, &r.def.id))
+            {
+                t.findings.push(manifest_finding(
+                    &manifest_name,
+                    0,
+                    0,
+                    builtin::MANIFEST,
+                    format!(
+                        "waiver names rule '{}', which the standard does not have",
+                        w.rule
+                    ),
+                ));
                 continue;
             }
             match read_expiry(w) {
-                Ok(expires) => t.waivers.push(SourcedWaiver { waiver: w.clone(), source: manifest_name.clone(), expires }),
-                Err(e) => t.findings.push(manifest_finding(&manifest_name, 0, 0, builtin::MANIFEST, e)),
+                Ok(expires) => t.waivers.push(SourcedWaiver {
+                    waiver: w.clone(),
+                    source: manifest_name.clone(),
+                    expires,
+                }),
+                Err(e) => {
+                    t.findings
+                        .push(manifest_finding(&manifest_name, 0, 0, builtin::MANIFEST, e))
+                }
             }
         }
         if let Some(lp) = profile {
@@ -169,17 +214,26 @@ impl Tailoring {
 
     fn apply_profile(&mut self, standard: &Standard, lp: &LoadedProfile) -> Result<()> {
         let p = &lp.profile;
-        let err = |detail: String| Error::new(ErrorKind::InvalidProfile, detail).with_file(lp.file.clone());
+        let err = |detail: String| {
+            Error::new(ErrorKind::InvalidProfile, detail).with_file(lp.file.clone())
+        };
         if let Some(id) = &p.standard {
             if id != &standard.id {
-                return Err(err(format!("the profile is for standard '{id}', not '{}'", standard.id)));
+                return Err(err(format!(
+                    "the profile is for standard '{id}', not '{}'",
+                    standard.id
+                )));
             }
         }
         for (key, value) in &p.parameters {
             if !self.params.contains_key(key) {
-                return Err(err(format!("parameter '{key}' is not one of the standard's parameters")).with_item(key.clone()));
+                return Err(err(format!(
+                    "parameter '{key}' is not one of the standard's parameters"
+                ))
+                .with_item(key.clone()));
             }
-            self.overrides.push(format!("parameter {key} = {value} (profile)"));
+            self.overrides
+                .push(format!("parameter {key} = {value} (profile)"));
             self.params.insert(key.clone(), value.clone());
         }
         let ids: Vec<(bool, usize, &str)> = standard
@@ -187,20 +241,38 @@ impl Tailoring {
             .iter()
             .enumerate()
             .map(|(i, r)| (true, i, r.def.id.as_str()))
-            .chain(standard.indicators.iter().enumerate().map(|(i, x)| (false, i, x.def.id.as_str())))
+            .chain(
+                standard
+                    .indicators
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| (false, i, x.def.id.as_str())),
+            )
             .collect();
         let matching = |pattern: &str| -> Vec<(bool, usize, &str)> {
-            ids.iter().copied().filter(|(_, _, id)| glob_match(pattern, id)).collect()
+            ids.iter()
+                .copied()
+                .filter(|(_, _, id)| glob_match(pattern, id))
+                .collect()
         };
         if !p.select.is_empty() {
-            let mut keep = (vec![false; self.rule_active.len()], vec![false; self.indicator_active.len()]);
+            let mut keep = (
+                vec![false; self.rule_active.len()],
+                vec![false; self.indicator_active.len()],
+            );
             for pattern in &p.select {
                 let hits = matching(pattern);
                 if hits.is_empty() {
-                    return Err(err(format!("select '{pattern}' matches no rule or indicator")));
+                    return Err(err(format!(
+                        "select '{pattern}' matches no rule or indicator"
+                    )));
                 }
                 for (is_rule, i, _) in hits {
-                    if is_rule { keep.0[i] = true } else { keep.1[i] = true }
+                    if is_rule {
+                        keep.0[i] = true
+                    } else {
+                        keep.1[i] = true
+                    }
                 }
             }
             for (i, k) in keep.0.iter().enumerate() {
@@ -213,35 +285,61 @@ impl Tailoring {
                     self.indicator_active[i] = false;
                 }
             }
-            self.overrides.push(format!("select {}", p.select.join(", ")));
+            self.overrides
+                .push(format!("select {}", p.select.join(", ")));
         }
         for pattern in &p.deselect {
             let hits = matching(pattern);
             if hits.is_empty() {
-                return Err(err(format!("deselect '{pattern}' matches no rule or indicator")));
+                return Err(err(format!(
+                    "deselect '{pattern}' matches no rule or indicator"
+                )));
             }
             for (is_rule, i, _) in hits {
-                if is_rule { self.rule_active[i] = false } else { self.indicator_active[i] = false }
+                if is_rule {
+                    self.rule_active[i] = false
+                } else {
+                    self.indicator_active[i] = false
+                }
             }
             self.overrides.push(format!("deselect {pattern}"));
         }
         for (id, points) in &p.points {
             if !(points.is_finite() && *points >= 0.0) {
-                return Err(err(format!("points for {id} must be a number of at least 0")).with_item(id.clone()));
+                return Err(
+                    err(format!("points for {id} must be a number of at least 0"))
+                        .with_item(id.clone()),
+                );
             }
             match ids.iter().find(|(_, _, x)| x == id) {
                 Some((true, i, _)) => self.rule_points[*i] = *points,
                 Some((false, i, _)) => self.indicator_points[*i] = *points,
-                None => return Err(err(format!("points names '{id}', which the standard does not have")).with_item(id.clone())),
+                None => {
+                    return Err(err(format!(
+                        "points names '{id}', which the standard does not have"
+                    ))
+                    .with_item(id.clone()))
+                }
             }
             self.overrides.push(format!("points {id} = {points}"));
         }
         for w in &p.waivers {
-            if !standard.rules.iter().any(|r| glob_match(&w.rule, &r.def.id)) {
-                return Err(err(format!("waiver names rule '{}', which the standard does not have", w.rule)));
+            if !standard
+                .rules
+                .iter()
+                .any(|r| glob_match(&w.rule, &r.def.id))
+            {
+                return Err(err(format!(
+                    "waiver names rule '{}', which the standard does not have",
+                    w.rule
+                )));
             }
             let expires = read_expiry(w).map_err(err)?;
-            self.waivers.push(SourcedWaiver { waiver: w.clone(), source: lp.file.clone(), expires });
+            self.waivers.push(SourcedWaiver {
+                waiver: w.clone(),
+                source: lp.file.clone(),
+                expires,
+            });
         }
         Ok(())
     }

@@ -34,18 +34,28 @@ pub fn registry(dirs: &[PathBuf]) -> Result<Registry> {
 
 /// Whether a standard reference is a file path rather than an id.
 pub fn is_path(reference: &str) -> bool {
-    reference.ends_with(".yaml") || reference.ends_with(".yml") || reference.contains('/') || reference.contains('\\')
+    reference.ends_with(".yaml")
+        || reference.ends_with(".yml")
+        || reference.contains('/')
+        || reference.contains('\\')
 }
 
 /// Loads a standard by id or by file path (relative paths from `base`).
-pub fn load_standard(registry: &mut Registry, reference: &str, base: Option<&Path>) -> Result<Standard> {
+pub fn load_standard(
+    registry: &mut Registry,
+    reference: &str,
+    base: Option<&Path>,
+) -> Result<Standard> {
     let id = if is_path(reference) {
         let path = match base {
             Some(b) if Path::new(reference).is_relative() => b.join(reference),
             _ => PathBuf::from(reference),
         };
         if !path.is_file() {
-            return Err(Error::new(ErrorKind::UnknownStandard, format!("no standard file {}", path.display())));
+            return Err(Error::new(
+                ErrorKind::UnknownStandard,
+                format!("no standard file {}", path.display()),
+            ));
         }
         registry.add_file(&path)?
     } else {
@@ -58,16 +68,15 @@ pub fn load_standard(registry: &mut Registry, reference: &str, base: Option<&Pat
 pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let submission = Submission::open(paths)?;
     let mut registry = registry(&options.standards_dirs)?;
-    let standard = match (&options.standard, &submission.manifest.standard) {
-        (Some(s), _) => load_standard(&mut registry, s, None)?,
-        (None, Some(s)) => load_standard(&mut registry, s, submission.root.as_deref())?,
-        (None, None) => {
-            return Err(Error::new(
+    let standard =
+        match (&options.standard, &submission.manifest.standard) {
+            (Some(s), _) => load_standard(&mut registry, s, None)?,
+            (None, Some(s)) => load_standard(&mut registry, s, submission.root.as_deref())?,
+            (None, None) => return Err(Error::new(
                 ErrorKind::InvalidInput,
                 "no standard to check against: give --standard ID, or name one in submission.yaml",
-            ))
-        }
-    };
+            )),
+        };
     let profile = match (&options.profile, &submission.manifest.profile) {
         (Some(p), _) => Some(LoadedProfile::read(p)?),
         (None, Some(p)) => Some(LoadedProfile::read(&submission.resolve_path(p))?),
@@ -75,5 +84,12 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
     };
     let tailoring = Tailoring::new(&standard, &submission, profile.as_ref())?;
     let evaluation = engine::evaluate(&standard, &submission, &tailoring, options.lang);
-    Ok(report::build(&standard, &submission, &tailoring, profile.as_ref(), &evaluation, options.lang))
+    Ok(report::build(
+        &standard,
+        &submission,
+        &tailoring,
+        profile.as_ref(),
+        &evaluation,
+        options.lang,
+    ))
 }

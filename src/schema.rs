@@ -131,9 +131,15 @@ impl KindSchema {
         // `record.sessions` names the array; `record.risks.falls` may sit under a map.
         let target = parse_path(path);
         self.fields.keys().any(|p| {
-            let segs: Vec<Seg> = parse_path(p).into_iter().filter(|s| *s != Seg::Each).collect();
+            let segs: Vec<Seg> = parse_path(p)
+                .into_iter()
+                .filter(|s| *s != Seg::Each)
+                .collect();
             segs.len() == target.len()
-                && segs.iter().zip(&target).all(|(a, b)| a == b || *a == Seg::AnyKey)
+                && segs
+                    .iter()
+                    .zip(&target)
+                    .all(|(a, b)| a == b || *a == Seg::AnyKey)
         })
     }
 
@@ -155,7 +161,11 @@ impl KindSchema {
                 out.push(Violation { pointer, message });
             }
         }
-        out.sort_by(|a, b| a.pointer.cmp(&b.pointer).then_with(|| a.message.cmp(&b.message)));
+        out.sort_by(|a, b| {
+            a.pointer
+                .cmp(&b.pointer)
+                .then_with(|| a.message.cmp(&b.message))
+        });
         out.dedup();
         out
     }
@@ -249,7 +259,9 @@ pub fn mask(text: &str) -> String {
         return String::new();
     }
     if n <= 3 {
-        return std::iter::once(chars[0]).chain(std::iter::repeat_n('*', n.max(2) - 1)).collect();
+        return std::iter::once(chars[0])
+            .chain(std::iter::repeat_n('*', n.max(2) - 1))
+            .collect();
     }
     let keep = n / 4;
     chars[..keep]
@@ -269,7 +281,9 @@ fn join(prefix: &str, name: &str) -> String {
 }
 
 fn resolve_ref<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    reference.strip_prefix('#').and_then(|ptr| root.pointer(ptr))
+    reference
+        .strip_prefix('#')
+        .and_then(|ptr| root.pointer(ptr))
 }
 
 fn collect_fields(
@@ -295,7 +309,11 @@ fn collect_fields(
             entry.title = obj.get("title").and_then(Value::as_str).map(str::to_string);
         }
     }
-    if let Some(target) = obj.get("$ref").and_then(Value::as_str).and_then(|r| resolve_ref(root, r)) {
+    if let Some(target) = obj
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| resolve_ref(root, r))
+    {
         collect_fields(target, root, path, out, depth + 1);
     }
     for key in ["allOf", "anyOf", "oneOf"] {
@@ -362,19 +380,29 @@ mod tests {
         assert_eq!(mask("13812345678"), "13*******78");
         assert_eq!(mask("44030519900101123X"), "4403**********123X");
         let s = schema();
-        let masked = s.masked(&json!({"client": {"name": "李四", "phone": "13812345678"}, "id": "c1"}));
-        assert_eq!(masked, json!({"client": {"name": "李*", "phone": "13*******78"}, "id": "c1"}));
+        let masked =
+            s.masked(&json!({"client": {"name": "李四", "phone": "13812345678"}, "id": "c1"}));
+        assert_eq!(
+            masked,
+            json!({"client": {"name": "李*", "phone": "13*******78"}, "id": "c1"})
+        );
     }
 
     #[test]
     fn collects_fields_through_refs_and_arrays() {
         let s = schema();
-        assert_eq!(s.fields["sessions[].at"].format.as_deref(), Some("date-time"));
+        assert_eq!(
+            s.fields["sessions[].at"].format.as_deref(),
+            Some("date-time")
+        );
         assert!(s.fields["client.name"].personal);
         assert!(s.defines("sessions"));
         assert!(s.defines("client.name"));
         assert!(!s.defines("client.nmae"));
-        assert_eq!(s.period, Some(("intake.date".into(), Some("closure.date".into()))));
+        assert_eq!(
+            s.period,
+            Some(("intake.date".into(), Some("closure.date".into())))
+        );
     }
 
     #[test]
@@ -390,6 +418,9 @@ mod tests {
         assert_eq!(v[0].pointer, "/client/phone");
         assert!(!v[0].message.contains("12345"), "{}", v[0].message);
         let v = s.violations(&json!({"intake": {"date": "2025-02-30"}}));
-        assert_eq!(v.iter().map(|v| v.pointer.as_str()).collect::<Vec<_>>(), vec!["", "/intake/date"]);
+        assert_eq!(
+            v.iter().map(|v| v.pointer.as_str()).collect::<Vec<_>>(),
+            vec!["", "/intake/date"]
+        );
     }
 }

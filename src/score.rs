@@ -158,8 +158,14 @@ mod tests {
     #[test]
     fn threshold_is_all_or_nothing_in_either_direction() {
         let t = IndicatorScoring::Threshold;
-        close(indicator_points(&t, Direction::Higher, 10.0, 0.9, 0.9), 10.0);
-        close(indicator_points(&t, Direction::Higher, 10.0, 0.89, 0.9), 0.0);
+        close(
+            indicator_points(&t, Direction::Higher, 10.0, 0.9, 0.9),
+            10.0,
+        );
+        close(
+            indicator_points(&t, Direction::Higher, 10.0, 0.89, 0.9),
+            0.0,
+        );
         close(indicator_points(&t, Direction::Lower, 4.0, 0.05, 0.05), 4.0);
         close(indicator_points(&t, Direction::Lower, 4.0, 0.06, 0.05), 0.0);
     }
@@ -167,8 +173,14 @@ mod tests {
     #[test]
     fn proportional_scales_up_to_full_points() {
         let p = IndicatorScoring::Proportional;
-        close(indicator_points(&p, Direction::Higher, 10.0, 24.0, 30.0), 8.0);
-        close(indicator_points(&p, Direction::Higher, 10.0, 45.0, 30.0), 10.0);
+        close(
+            indicator_points(&p, Direction::Higher, 10.0, 24.0, 30.0),
+            8.0,
+        );
+        close(
+            indicator_points(&p, Direction::Higher, 10.0, 45.0, 30.0),
+            10.0,
+        );
         close(indicator_points(&p, Direction::Lower, 6.0, 0.1, 0.05), 3.0);
         close(indicator_points(&p, Direction::Lower, 6.0, 0.0, 0.05), 6.0);
     }
@@ -178,7 +190,10 @@ mod tests {
         let l = IndicatorScoring::Linear(Linear { zero_at: 0.7 });
         close(indicator_points(&l, Direction::Higher, 10.0, 0.8, 0.9), 5.0);
         close(indicator_points(&l, Direction::Higher, 10.0, 0.6, 0.9), 0.0);
-        close(indicator_points(&l, Direction::Higher, 10.0, 0.95, 0.9), 10.0);
+        close(
+            indicator_points(&l, Direction::Higher, 10.0, 0.95, 0.9),
+            10.0,
+        );
         let l = IndicatorScoring::Linear(Linear { zero_at: 10.0 });
         close(indicator_points(&l, Direction::Lower, 8.0, 4.0, 2.0), 6.0);
         close(indicator_points(&l, Direction::Lower, 8.0, 12.0, 2.0), 0.0);
@@ -187,19 +202,54 @@ mod tests {
     #[test]
     fn bands_take_the_first_band_reached_in_written_order() {
         let bands = IndicatorScoring::Bands(vec![
-            Band { min: Some(0.95), max: None, points: 10.0 },
-            Band { min: Some(0.9), max: None, points: 7.0 },
-            Band { min: Some(0.8), max: None, points: 4.0 },
+            Band {
+                min: Some(0.95),
+                max: None,
+                points: 10.0,
+            },
+            Band {
+                min: Some(0.9),
+                max: None,
+                points: 7.0,
+            },
+            Band {
+                min: Some(0.8),
+                max: None,
+                points: 4.0,
+            },
         ]);
-        close(indicator_points(&bands, Direction::Higher, 10.0, 0.97, 0.95), 10.0);
-        close(indicator_points(&bands, Direction::Higher, 10.0, 0.92, 0.95), 7.0);
-        close(indicator_points(&bands, Direction::Higher, 10.0, 0.5, 0.95), 0.0);
+        close(
+            indicator_points(&bands, Direction::Higher, 10.0, 0.97, 0.95),
+            10.0,
+        );
+        close(
+            indicator_points(&bands, Direction::Higher, 10.0, 0.92, 0.95),
+            7.0,
+        );
+        close(
+            indicator_points(&bands, Direction::Higher, 10.0, 0.5, 0.95),
+            0.0,
+        );
         let lower = IndicatorScoring::Bands(vec![
-            Band { min: None, max: Some(1.0), points: 5.0 },
-            Band { min: None, max: Some(3.0), points: 2.0 },
+            Band {
+                min: None,
+                max: Some(1.0),
+                points: 5.0,
+            },
+            Band {
+                min: None,
+                max: Some(3.0),
+                points: 2.0,
+            },
         ]);
-        close(indicator_points(&lower, Direction::Lower, 5.0, 2.0, 1.0), 2.0);
-        close(indicator_points(&lower, Direction::Lower, 5.0, 4.0, 1.0), 0.0);
+        close(
+            indicator_points(&lower, Direction::Lower, 5.0, 2.0, 1.0),
+            2.0,
+        );
+        close(
+            indicator_points(&lower, Direction::Lower, 5.0, 4.0, 1.0),
+            0.0,
+        );
     }
 
     #[test]
@@ -213,8 +263,17 @@ mod tests {
 
     #[test]
     fn grade_uses_the_rounded_total_and_veto_forces_the_lowest() {
-        let g = |id: &str, min: f64| Grade { id: id.into(), min, title: Text::Plain(id.into()) };
-        let grades = vec![g("excellent", 90.0), g("good", 80.0), g("pass", 60.0), g("fail", 0.0)];
+        let g = |id: &str, min: f64| Grade {
+            id: id.into(),
+            min,
+            title: Text::Plain(id.into()),
+        };
+        let grades = vec![
+            g("excellent", 90.0),
+            g("good", 80.0),
+            g("pass", 60.0),
+            g("fail", 0.0),
+        ];
         let raw = total(89.996, 100.0, 100.0).unwrap();
         assert_eq!(grade(&grades, round2(raw), false).unwrap().id, "excellent");
         assert_eq!(grade(&grades, 79.99, false).unwrap().id, "pass");

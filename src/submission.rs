@@ -80,7 +80,13 @@ pub struct Submission {
     pub findings: Vec<Finding>,
 }
 
-pub(crate) fn manifest_finding(file: &str, line: u64, column: u64, rule: &str, message: String) -> Finding {
+pub(crate) fn manifest_finding(
+    file: &str,
+    line: u64,
+    column: u64,
+    rule: &str,
+    message: String,
+) -> Finding {
     Finding {
         rule: rule.to_string(),
         severity: Severity::Major,
@@ -113,7 +119,10 @@ impl Submission {
     /// submission is an error.
     pub fn open(paths: &[PathBuf]) -> Result<Submission> {
         if paths.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidInput, "no submission folder or record file given"));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "no submission folder or record file given",
+            ));
         }
         let folders: Vec<&PathBuf> = paths.iter().filter(|p| p.is_dir()).collect();
         if folders.len() > 1 {
@@ -133,9 +142,20 @@ impl Submission {
         };
         let mut skip: Vec<PathBuf> = Vec::new();
         if let Some(root) = &root {
-            match MANIFEST_NAMES.iter().map(|n| root.join(n)).find(|p| p.is_file()) {
+            match MANIFEST_NAMES
+                .iter()
+                .map(|n| root.join(n))
+                .find(|p| p.is_file())
+            {
                 Some(path) => {
-                    sub.read_manifest(&path, MANIFEST_NAMES.iter().find(|n| root.join(n) == path).copied().unwrap_or("submission.yaml"));
+                    sub.read_manifest(
+                        &path,
+                        MANIFEST_NAMES
+                            .iter()
+                            .find(|n| root.join(n) == path)
+                            .copied()
+                            .unwrap_or("submission.yaml"),
+                    );
                     skip.push(path);
                     if let Some(profile) = &sub.manifest.profile {
                         skip.push(root.join(profile));
@@ -146,26 +166,40 @@ impl Submission {
                     0,
                     0,
                     builtin::MANIFEST,
-                    format!("the submission folder {} has no submission.yaml manifest", root.display()),
+                    format!(
+                        "the submission folder {} has no submission.yaml manifest",
+                        root.display()
+                    ),
                 )),
             }
         }
         let mut found: Vec<(PathBuf, String)> = Vec::new();
         for path in paths {
             if path.is_dir() {
-                let walker = walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
-                    e.depth() == 0 || !is_skipped(&e.file_name().to_string_lossy())
-                });
+                let walker = walkdir::WalkDir::new(path)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| {
+                        e.depth() == 0 || !is_skipped(&e.file_name().to_string_lossy())
+                    });
                 for entry in walker {
                     let entry = match entry {
                         Ok(e) => e,
                         Err(e) => {
                             let at = e.path().map(shown).unwrap_or_else(|| shown(path));
-                            sub.findings.push(manifest_finding(&at, 0, 0, builtin::PARSE, format!("cannot read: {e}")));
+                            sub.findings.push(manifest_finding(
+                                &at,
+                                0,
+                                0,
+                                builtin::PARSE,
+                                format!("cannot read: {e}"),
+                            ));
                             continue;
                         }
                     };
-                    if entry.file_type().is_file() && !skip.iter().any(|s| same_file(s, entry.path())) {
+                    if entry.file_type().is_file()
+                        && !skip.iter().any(|s| same_file(s, entry.path()))
+                    {
                         let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
                         found.push((entry.path().to_path_buf(), shown(rel)));
                     }
@@ -196,7 +230,13 @@ impl Submission {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                self.findings.push(manifest_finding(name, 0, 0, builtin::PARSE, format!("cannot read the manifest: {e}")));
+                self.findings.push(manifest_finding(
+                    name,
+                    0,
+                    0,
+                    builtin::PARSE,
+                    format!("cannot read the manifest: {e}"),
+                ));
                 return;
             }
         };
@@ -219,7 +259,9 @@ impl Submission {
         }
         if let Some(raw) = &self.manifest.period {
             let read = |v: &Option<String>, which: &str| -> std::result::Result<Date, String> {
-                let text = v.as_deref().ok_or_else(|| format!("period.{which} is missing"))?;
+                let text = v
+                    .as_deref()
+                    .ok_or_else(|| format!("period.{which} is missing"))?;
                 crate::expr::dates::parse(text)
                     .map(|w| w.date())
                     .map_err(|e| format!("period.{which}: {e}"))
@@ -227,11 +269,15 @@ impl Submission {
             match (read(&raw.start, "start"), read(&raw.end, "end")) {
                 (Ok(start), Ok(end)) if start <= end => self.period = Some(Period { start, end }),
                 (Ok(start), Ok(end)) => self.findings.push(manifest_finding(
-                    name, 0, 0, builtin::MANIFEST,
+                    name,
+                    0,
+                    0,
+                    builtin::MANIFEST,
                     format!("the period ends ({end}) before it starts ({start})"),
                 )),
                 (Err(e), _) | (_, Err(e)) => {
-                    self.findings.push(manifest_finding(name, 0, 0, builtin::MANIFEST, e))
+                    self.findings
+                        .push(manifest_finding(name, 0, 0, builtin::MANIFEST, e))
                 }
             }
         } else {
@@ -244,7 +290,9 @@ impl Submission {
 
     /// The manifest's file name as shown, for findings about it.
     pub fn manifest_name(&self) -> String {
-        self.manifest_file.as_ref().map_or_else(|| "submission.yaml".to_string(), |(n, _)| n.clone())
+        self.manifest_file
+            .as_ref()
+            .map_or_else(|| "submission.yaml".to_string(), |(n, _)| n.clone())
     }
 
     /// A path the manifest names, taken relative to the submission folder.

@@ -43,7 +43,13 @@ impl Calendar {
                 .with_file(file)
                 .with_position(loc.map_or(0, |l| l.line()), loc.map_or(0, |l| l.column()))
         })?;
-        let bad = |d: &str| Error::new(ErrorKind::InvalidInput, format!("'{d}' is not a date or a start/end range")).with_file(file);
+        let bad = |d: &str| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("'{d}' is not a date or a start/end range"),
+            )
+            .with_file(file)
+        };
         let mut cal = Calendar {
             id: raw.id,
             years: raw.years.keys().copied().collect(),
@@ -65,7 +71,8 @@ impl Calendar {
                 }
             }
             for entry in &year.workdays {
-                cal.workdays.insert(entry.trim().parse().map_err(|_| bad(entry))?);
+                cal.workdays
+                    .insert(entry.trim().parse().map_err(|_| bad(entry))?);
             }
         }
         Ok(cal)
@@ -90,7 +97,11 @@ impl Calendar {
     /// The ids of the shipped calendars.
     pub fn builtin_ids() -> Vec<String> {
         embedded::under("calendars/")
-            .filter_map(|(p, _)| p.strip_prefix("calendars/")?.strip_suffix(".yaml").map(str::to_string))
+            .filter_map(|(p, _)| {
+                p.strip_prefix("calendars/")?
+                    .strip_suffix(".yaml")
+                    .map(str::to_string)
+            })
             .collect()
     }
 
@@ -181,18 +192,33 @@ mod tests {
     fn qingming_2024_and_its_sunday_make_up_day() {
         // 4/4–6 off, Sunday 4/7 worked: Tue 2, Wed 3, Sun 7, Mon 8, Tue 9.
         assert_eq!(cn().add_working_days(d(2024, 4, 1), 5), Ok(d(2024, 4, 9)));
-        assert_eq!(cn().working_days_between(d(2024, 4, 1), d(2024, 4, 9)), Ok(5));
+        assert_eq!(
+            cn().working_days_between(d(2024, 4, 1), d(2024, 4, 9)),
+            Ok(5)
+        );
         assert_eq!(cn().is_working_day(d(2024, 4, 7)), Ok(true));
         assert_eq!(cn().is_working_day(d(2024, 4, 5)), Ok(false));
     }
 
     #[test]
     fn working_days_between_is_signed_and_excludes_the_start() {
-        assert_eq!(cn().working_days_between(d(2025, 3, 3), d(2025, 3, 3)), Ok(0));
-        assert_eq!(cn().working_days_between(d(2025, 3, 3), d(2025, 3, 4)), Ok(1));
-        assert_eq!(cn().working_days_between(d(2025, 3, 4), d(2025, 3, 3)), Ok(-1));
+        assert_eq!(
+            cn().working_days_between(d(2025, 3, 3), d(2025, 3, 3)),
+            Ok(0)
+        );
+        assert_eq!(
+            cn().working_days_between(d(2025, 3, 3), d(2025, 3, 4)),
+            Ok(1)
+        );
+        assert_eq!(
+            cn().working_days_between(d(2025, 3, 4), d(2025, 3, 3)),
+            Ok(-1)
+        );
         // Spring Festival 2025: 1/28–2/4 off, Sunday 1/26 and Saturday 2/8 worked.
-        assert_eq!(cn().working_days_between(d(2025, 1, 24), d(2025, 2, 8)), Ok(6));
+        assert_eq!(
+            cn().working_days_between(d(2025, 1, 24), d(2025, 2, 8)),
+            Ok(6)
+        );
     }
 
     #[test]
@@ -207,7 +233,9 @@ mod tests {
 
     #[test]
     fn a_year_outside_the_calendar_is_an_error() {
-        let err = cn().working_days_between(d(2026, 12, 30), d(2027, 1, 4)).unwrap_err();
+        let err = cn()
+            .working_days_between(d(2026, 12, 30), d(2027, 1, 4))
+            .unwrap_err();
         assert!(err.contains("2027-01-01"), "{err}");
         assert!(cn().is_working_day(d(2023, 6, 1)).is_err());
     }

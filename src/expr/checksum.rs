@@ -23,7 +23,9 @@ pub fn valid_id_number(text: &str) -> bool {
 /// (digits and capital letters but I, O, S, V, Z), the last a MOD 31 check character.
 pub fn valid_credit_code(text: &str) -> bool {
     const CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const WEIGHTS: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let chars: Vec<char> = text.trim().chars().collect();
     if chars.len() != 18 {
         return false;

@@ -29,7 +29,10 @@ impl When {
     pub fn date(self) -> Date {
         match self {
             When::Date(d) => d,
-            When::DateTime(..) => self.timestamp().to_zoned(TimeZone::fixed(local_offset())).date(),
+            When::DateTime(..) => self
+                .timestamp()
+                .to_zoned(TimeZone::fixed(local_offset()))
+                .date(),
         }
     }
 
@@ -50,7 +53,11 @@ impl When {
             When::Date(d) => d.to_string(),
             When::DateTime(dt, offset) => {
                 let dt = dt.round(jiff::Unit::Second).unwrap_or(dt);
-                format!("{}{}", dt.strftime("%Y-%m-%dT%H:%M:%S"), format_offset(offset))
+                format!(
+                    "{}{}",
+                    dt.strftime("%Y-%m-%dT%H:%M:%S"),
+                    format_offset(offset)
+                )
             }
         }
     }
@@ -141,7 +148,13 @@ mod tests {
 
     #[test]
     fn reads_every_accepted_form_as_the_same_date() {
-        for text in ["2025-03-05", "2025/3/5", "2025.03.05", "2025年3月5日", " 2025-3-5 "] {
+        for text in [
+            "2025-03-05",
+            "2025/3/5",
+            "2025.03.05",
+            "2025年3月5日",
+            " 2025-3-5 ",
+        ] {
             assert_eq!(parse(text).unwrap().date(), d(2025, 3, 5), "{text}");
         }
     }

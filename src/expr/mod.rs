@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use minijinja::value::Value;
-use minijinja::{Environment, Error as JinjaError, ErrorKind as JinjaErrorKind, State, UndefinedBehavior};
+use minijinja::{
+    Environment, Error as JinjaError, ErrorKind as JinjaErrorKind, State, UndefinedBehavior,
+};
 use regex::Regex;
 
 pub use calendar::Calendar;
@@ -81,7 +83,10 @@ fn is_missing(v: &Value) -> bool {
 /// The error a helper raises when a value it needs is missing. The engine reads it as "the
 /// data is not there": a failed `assert`, a false `when` or `where`, never an `error`.
 fn missing(what: &str) -> JinjaError {
-    JinjaError::new(JinjaErrorKind::UndefinedError, format!("{what}: a date it needs is missing"))
+    JinjaError::new(
+        JinjaErrorKind::UndefinedError,
+        format!("{what}: a date it needs is missing"),
+    )
 }
 
 /// Whether an evaluation error means missing data rather than a broken expression or value.
@@ -96,7 +101,10 @@ fn when(v: &Value, what: &str) -> Result<dates::When, JinjaError> {
     }
     match v.as_str() {
         Some(s) => dates::parse(s).map_err(|e| invalid(format!("{what}: {e}"))),
-        None => Err(invalid(format!("{what}: expected a date, got {} {v}", v.kind()))),
+        None => Err(invalid(format!(
+            "{what}: expected a date, got {} {v}",
+            v.kind()
+        ))),
     }
 }
 
@@ -134,7 +142,10 @@ fn hours_between(a: Value, b: Value) -> Result<Value, JinjaError> {
 
 /// `working_days_between(a, b)`: working days after `a` up to and including `b`.
 fn working_days_between(state: &State, a: Value, b: Value) -> Result<Value, JinjaError> {
-    let (a, b) = (when(&a, "working_days_between")?, when(&b, "working_days_between")?);
+    let (a, b) = (
+        when(&a, "working_days_between")?,
+        when(&b, "working_days_between")?,
+    );
     calendar_of(state)?
         .working_days_between(a.date(), b.date())
         .map(Value::from)
@@ -147,8 +158,11 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
     if is_missing(&n) {
         return Err(missing("add_working_days"));
     }
-    let n = i64::try_from(n.clone())
-        .map_err(|_| invalid(format!("add_working_days: {n} is not a whole number of days")))?;
+    let n = i64::try_from(n.clone()).map_err(|_| {
+        invalid(format!(
+            "add_working_days: {n} is not a whole number of days"
+        ))
+    })?;
     calendar_of(state)?
         .add_working_days(d.date(), n)
         .map(|d| Value::from(d.to_string()))
@@ -159,14 +173,26 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
 /// more than `limit` after their `start`; `unit` is `"days"` (the default), `"working_days"`
 /// (on the submission's calendar) or `"hours"`. A session written up late, an incident
 /// reported late.
-fn overdue(state: &State, items: Value, args: minijinja::value::Rest<Value>) -> Result<Value, JinjaError> {
+fn overdue(
+    state: &State,
+    items: Value,
+    args: minijinja::value::Rest<Value>,
+) -> Result<Value, JinjaError> {
     let usage = || invalid("overdue takes (items, start field, end field, limit[, unit])");
     let (start, end, limit, unit) = match args.as_slice() {
         [s, e, l] => (s, e, l.clone(), None),
-        [s, e, l, u] => (s, e, l.clone(), Some(u.as_str().ok_or_else(usage)?.to_string())),
+        [s, e, l, u] => (
+            s,
+            e,
+            l.clone(),
+            Some(u.as_str().ok_or_else(usage)?.to_string()),
+        ),
         _ => return Err(usage()),
     };
-    let (start, end) = (start.as_str().ok_or_else(usage)?, end.as_str().ok_or_else(usage)?);
+    let (start, end) = (
+        start.as_str().ok_or_else(usage)?,
+        end.as_str().ok_or_else(usage)?,
+    );
     if is_missing(&items) {
         return Ok(Value::from(Vec::<Value>::new()));
     }
@@ -214,7 +240,10 @@ fn matches(text: Value, pattern: String) -> Result<Value, JinjaError> {
     if is_missing(&text) {
         return Ok(Value::from(false));
     }
-    let text = text.as_str().map(str::to_string).unwrap_or_else(|| text.to_string());
+    let text = text
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| text.to_string());
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if !cache.contains_key(&pattern) {
@@ -222,7 +251,9 @@ fn matches(text: Value, pattern: String) -> Result<Value, JinjaError> {
                 .map_err(|e| invalid(format!("matches: bad regular expression: {e}")))?;
             cache.insert(pattern.clone(), re);
         }
-        Ok(Value::from(cache.get(&pattern).is_some_and(|re| re.is_match(&text))))
+        Ok(Value::from(
+            cache.get(&pattern).is_some_and(|re| re.is_match(&text)),
+        ))
     })
 }
 
@@ -230,7 +261,11 @@ fn as_code(x: &Value) -> Option<String> {
     if is_missing(x) {
         None
     } else {
-        Some(x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+        Some(
+            x.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string()),
+        )
     }
 }
 
@@ -283,7 +318,11 @@ mod tests {
     fn missing_fields_are_undefined_and_never_abort() {
         let v = eval("record.assessment.date", serde_json::json!({})).unwrap();
         assert!(v.is_undefined());
-        let err = eval("days_between(record.intake.date, record.assessment.date) <= params.days", serde_json::json!({"intake": {"date": "2025-01-01"}})).unwrap_err();
+        let err = eval(
+            "days_between(record.intake.date, record.assessment.date) <= params.days",
+            serde_json::json!({"intake": {"date": "2025-01-01"}}),
+        )
+        .unwrap_err();
         assert!(is_missing_data(&err), "{err}");
         let v = eval("record.assessment is not defined or days_between(record.intake.date, record.assessment.date) <= params.days", serde_json::json!({"intake": {"date": "2025-01-01"}})).unwrap();
         assert!(v.is_true());
@@ -294,14 +333,42 @@ mod tests {
     #[test]
     fn helpers_compute_on_record_values() {
         let r = serde_json::json!({"a": "2025/3/1", "b": "2025年3月8日", "t1": "2025-03-01 09:00", "t2": "2025-03-02T10:30:00+08:00"});
-        assert_eq!(eval("days_between(record.a, record.b)", r.clone()).unwrap(), Value::from(7));
-        assert_eq!(eval("date(record.b)", r.clone()).unwrap(), Value::from("2025-03-08"));
-        assert_eq!(eval("hours_between(record.t1, record.t2)", r.clone()).unwrap(), Value::from(25.5));
-        assert_eq!(eval("add_working_days('2024-04-01', 5)", r.clone()).unwrap(), Value::from("2024-04-09"));
-        assert_eq!(eval("working_days_between('2024-04-01', '2024-04-09')", r.clone()).unwrap(), Value::from(5));
-        assert!(eval("matches('YT-2025-017', '^YT-\\\\d{4}-\\\\d{3}$')", r.clone()).unwrap().is_true());
-        assert!(eval("valid_id_number('11010519491231002X')", r.clone()).unwrap().is_true());
-        assert!(!eval("valid_credit_code('91350100M000100Y44')", r).unwrap().is_true());
+        assert_eq!(
+            eval("days_between(record.a, record.b)", r.clone()).unwrap(),
+            Value::from(7)
+        );
+        assert_eq!(
+            eval("date(record.b)", r.clone()).unwrap(),
+            Value::from("2025-03-08")
+        );
+        assert_eq!(
+            eval("hours_between(record.t1, record.t2)", r.clone()).unwrap(),
+            Value::from(25.5)
+        );
+        assert_eq!(
+            eval("add_working_days('2024-04-01', 5)", r.clone()).unwrap(),
+            Value::from("2024-04-09")
+        );
+        assert_eq!(
+            eval(
+                "working_days_between('2024-04-01', '2024-04-09')",
+                r.clone()
+            )
+            .unwrap(),
+            Value::from(5)
+        );
+        assert!(eval(
+            "matches('YT-2025-017', '^YT-\\\\d{4}-\\\\d{3}$')",
+            r.clone()
+        )
+        .unwrap()
+        .is_true());
+        assert!(eval("valid_id_number('11010519491231002X')", r.clone())
+            .unwrap()
+            .is_true());
+        assert!(!eval("valid_credit_code('91350100M000100Y44')", r)
+            .unwrap()
+            .is_true());
     }
 
     #[test]
@@ -311,24 +378,66 @@ mod tests {
             {"date": "2025-03-01", "recorded": "2025-03-09"},
             {"date": "2025-03-01"}
         ]});
-        assert_eq!(eval("overdue(record.s, 'date', 'recorded', 3) | length", r.clone()).unwrap(), Value::from(2));
-        assert_eq!(eval("overdue(record.none, 'date', 'recorded', 3) | length", r.clone()).unwrap(), Value::from(0));
+        assert_eq!(
+            eval(
+                "overdue(record.s, 'date', 'recorded', 3) | length",
+                r.clone()
+            )
+            .unwrap(),
+            Value::from(2)
+        );
+        assert_eq!(
+            eval(
+                "overdue(record.none, 'date', 'recorded', 3) | length",
+                r.clone()
+            )
+            .unwrap(),
+            Value::from(0)
+        );
         assert!(eval("overdue(record.s, 'date', 'recorded', 'x')", r.clone()).is_err());
         let t = serde_json::json!({"i": [
             {"at": "2025-03-01T08:00:00+08:00", "rep": "2025-03-02T09:00:00+08:00"},
             {"at": "2025-03-01T08:00:00+08:00", "rep": "2025-03-01T20:00:00+08:00"}
         ]});
-        assert_eq!(eval("overdue(record.i, 'at', 'rep', 24, 'hours') | length", t.clone()).unwrap(), Value::from(1));
+        assert_eq!(
+            eval(
+                "overdue(record.i, 'at', 'rep', 24, 'hours') | length",
+                t.clone()
+            )
+            .unwrap(),
+            Value::from(1)
+        );
         let w = serde_json::json!({"i": [{"at": "2025-02-28", "rep": "2025-03-03"}]});
-        assert_eq!(eval("overdue(record.i, 'at', 'rep', 0, 'working_days') | length", w.clone()).unwrap(), Value::from(1));
-        assert_eq!(eval("overdue(record.i, 'at', 'rep', 1, 'working_days') | length", w).unwrap(), Value::from(0));
+        assert_eq!(
+            eval(
+                "overdue(record.i, 'at', 'rep', 0, 'working_days') | length",
+                w.clone()
+            )
+            .unwrap(),
+            Value::from(1)
+        );
+        assert_eq!(
+            eval(
+                "overdue(record.i, 'at', 'rep', 1, 'working_days') | length",
+                w
+            )
+            .unwrap(),
+            Value::from(0)
+        );
         assert!(eval("overdue(record.i, 'at', 'rep', 1, 'weeks')", t).is_err());
     }
 
     #[test]
     fn unreadable_dates_and_uncovered_years_raise() {
-        let err = eval("days_between('2025-02-30', '2025-03-01')", serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("not a valid calendar date"), "{err}");
+        let err = eval(
+            "days_between('2025-02-30', '2025-03-01')",
+            serde_json::json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("not a valid calendar date"),
+            "{err}"
+        );
         let err = eval("add_working_days('2027-01-04', 3)", serde_json::json!({})).unwrap_err();
         assert!(err.to_string().contains("covers 2024–2026"), "{err}");
         assert!(eval("matches('x', '(')", serde_json::json!({})).is_err());
@@ -336,7 +445,10 @@ mod tests {
 
     #[test]
     fn runaway_evaluation_exhausts_the_step_budget() {
-        let err = eval("range(100000) | map('string') | join | length", serde_json::json!({}));
+        let err = eval(
+            "range(100000) | map('string') | join | length",
+            serde_json::json!({}),
+        );
         let err = match err {
             Err(e) => e,
             Ok(_) => eval("range(100000) | map('string') | map('length') | sum + (range(100000) | map('string') | map('length') | sum)", serde_json::json!({})).unwrap_err(),

@@ -100,7 +100,11 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            read.errors.push(ReadError { message: format!("cannot read the file: {e}"), line: 0, column: 0 });
+            read.errors.push(ReadError {
+                message: format!("cannot read the file: {e}"),
+                line: 0,
+                column: 0,
+            });
             return read;
         }
     };
@@ -116,7 +120,10 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
         Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
             read.errors.push(ReadError {
                 message: "the file is not valid UTF-8".to_string(),
                 line,
@@ -135,12 +142,23 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     for (value, line) in values {
         match value {
             Value::Object(_) => {
-                let kind = value.get("kind").and_then(Value::as_str).map(str::to_string);
-                read.records.push(Record { kind, value, file: shown.to_string(), line });
+                let kind = value
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                read.records.push(Record {
+                    kind,
+                    value,
+                    file: shown.to_string(),
+                    line,
+                });
             }
             Value::Null => {}
             other => read.errors.push(ReadError {
-                message: format!("a record must be a mapping of fields, found {}", kind_name(&other)),
+                message: format!(
+                    "a record must be a mapping of fields, found {}",
+                    kind_name(&other)
+                ),
                 line,
                 column: 0,
             }),
@@ -174,7 +192,13 @@ mod tests {
     #[test]
     fn yaml_lists_and_documents_keep_each_records_line() {
         let r = read_str("cases.yaml", "- id: a\n  x: 1\n- id: b\n");
-        assert_eq!(r.records.iter().map(|r| (r.id().unwrap(), r.line)).collect::<Vec<_>>(), vec![("a".into(), 1), ("b".into(), 3)]);
+        assert_eq!(
+            r.records
+                .iter()
+                .map(|r| (r.id().unwrap(), r.line))
+                .collect::<Vec<_>>(),
+            vec![("a".into(), 1), ("b".into(), 3)]
+        );
         let r = read_str("cases.yaml", "id: a\n---\nid: b\nkind: case\n");
         assert_eq!(r.records.len(), 2);
         assert_eq!(r.records[1].line, 3);
@@ -195,7 +219,10 @@ mod tests {
 
     #[test]
     fn json_and_jsonl_report_the_bad_line_and_keep_the_good_ones() {
-        let r = read_str("requests.jsonl", "{\"id\": \"r1\"}\n{\"id\": \n{\"id\": \"r3\"}\n");
+        let r = read_str(
+            "requests.jsonl",
+            "{\"id\": \"r1\"}\n{\"id\": \n{\"id\": \"r3\"}\n",
+        );
         assert_eq!(r.records.len(), 2);
         assert_eq!(r.records[1].line, 3);
         assert_eq!(r.errors[0].line, 2);

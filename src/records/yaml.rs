@@ -7,15 +7,20 @@ use super::{yaml_options, ReadError};
 
 fn error(e: &serde_saphyr::Error) -> ReadError {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    ReadError { message: e.without_snippet().to_string(), line, column }
+    ReadError {
+        message: e.without_snippet().to_string(),
+        line,
+        column,
+    }
 }
 
 /// The values of a YAML text with the line each starts on.
 pub fn read(text: &str) -> (Vec<(Value, u64)>, Vec<ReadError>) {
-    let docs: Vec<Spanned<Value>> = match serde_saphyr::from_multiple_with_options(text, yaml_options()) {
-        Ok(d) => d,
-        Err(e) => return (Vec::new(), vec![error(&e)]),
-    };
+    let docs: Vec<Spanned<Value>> =
+        match serde_saphyr::from_multiple_with_options(text, yaml_options()) {
+            Ok(d) => d,
+            Err(e) => return (Vec::new(), vec![error(&e)]),
+        };
     let mut out = Vec::new();
     if docs.len() == 1 && docs[0].value.is_array() {
         // A list of records: read again item by item to keep each one's line.

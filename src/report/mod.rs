@@ -237,24 +237,47 @@ struct Scored {
     possible: f64,
 }
 
-fn rule_scored(points: f64, scoring: crate::standard::RuleScoring, t: &RuleTally) -> Option<Scored> {
+fn rule_scored(
+    points: f64,
+    scoring: crate::standard::RuleScoring,
+    t: &RuleTally,
+) -> Option<Scored> {
     (t.applicable() > 0).then(|| Scored {
         earned: score::rule_points(scoring, points, t.pass + t.waived, t.fail + t.error),
         possible: points,
     })
 }
 
-fn indicator_scored(standard: &Standard, i: usize, points: f64, t: &IndicatorTally) -> (Option<Scored>, Option<bool>, &'static str) {
+fn indicator_scored(
+    standard: &Standard,
+    i: usize,
+    points: f64,
+    t: &IndicatorTally,
+) -> (Option<Scored>, Option<bool>, &'static str) {
     let def = &standard.indicators[i].def;
     let Some(value) = t.value else {
         return (None, None, "not_applicable");
     };
     let Some(target) = t.target else {
-        return (Some(Scored { earned: 0.0, possible: points }), None, "error");
+        return (
+            Some(Scored {
+                earned: 0.0,
+                possible: points,
+            }),
+            None,
+            "error",
+        );
     };
     let met = score::meets(def.direction, value, target);
     let earned = score::indicator_points(&def.scoring, def.direction, points, value, target);
-    (Some(Scored { earned, possible: points }), Some(met), if met { "pass" } else { "fail" })
+    (
+        Some(Scored {
+            earned,
+            possible: points,
+        }),
+        Some(met),
+        if met { "pass" } else { "fail" },
+    )
 }
 
 /// Builds the report of an evaluation.
@@ -336,22 +359,35 @@ pub fn build(
         });
         indicator_scores.push(scored);
     }
-    let mut total = Scored { earned: 0.0, possible: 0.0 };
+    let mut total = Scored {
+        earned: 0.0,
+        possible: 0.0,
+    };
     let mut sections = Vec::new();
     for node in &standard.sections {
-        let (result, sum) = section_result(node, (&rule_scores, &indicator_scores), standard, eval, lang);
+        let (result, sum) = section_result(
+            node,
+            (&rule_scores, &indicator_scores),
+            standard,
+            eval,
+            lang,
+        );
         total.earned += sum.earned;
         total.possible += sum.possible;
         sections.push(result);
     }
     let raw = score::total(total.earned, total.possible, standard.total_points);
     let rounded = raw.map(score::round2);
-    let grade = rounded.and_then(|s| score::grade(&standard.grades, s, !vetoed_by.is_empty())).map(|g| GradeInfo {
-        id: g.id.clone(),
-        title: g.title.get(lang).to_string(),
-    });
-    let mut by_severity: BTreeMap<&'static str, usize> =
-        ["critical", "major", "minor", "info"].into_iter().map(|s| (s, 0)).collect();
+    let grade = rounded
+        .and_then(|s| score::grade(&standard.grades, s, !vetoed_by.is_empty()))
+        .map(|g| GradeInfo {
+            id: g.id.clone(),
+            title: g.title.get(lang).to_string(),
+        });
+    let mut by_severity: BTreeMap<&'static str, usize> = ["critical", "major", "minor", "info"]
+        .into_iter()
+        .map(|s| (s, 0))
+        .collect();
     for f in &eval.findings {
         *by_severity.entry(f.severity.as_str()).or_default() += 1;
     }
@@ -369,7 +405,10 @@ pub fn build(
     };
     Report {
         report_version: 1,
-        tool: Tool { name: "yardstick".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool {
+            name: "yardstick".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         lang,
         standard: StandardInfo {
             id: standard.id.clone(),
@@ -386,7 +425,10 @@ pub fn build(
             basis: standard
                 .basis
                 .iter()
-                .map(|b| BasisInfo { code: b.code.clone(), title: b.title.get(lang).to_string() })
+                .map(|b| BasisInfo {
+                    code: b.code.clone(),
+                    title: b.title.get(lang).to_string(),
+                })
                 .collect(),
         },
         submission: submission_info(submission),
@@ -409,12 +451,15 @@ fn section_result(
     lang: Lang,
 ) -> (SectionResult, Scored) {
     let (rules, indicators) = scores;
-    let mut sum = Scored { earned: 0.0, possible: 0.0 };
-    let own = node
-        .rules
-        .iter()
-        .filter_map(|&i| rules[i].as_ref())
-        .chain(node.indicators.iter().filter_map(|&i| indicators[i].as_ref()));
+    let mut sum = Scored {
+        earned: 0.0,
+        possible: 0.0,
+    };
+    let own = node.rules.iter().filter_map(|&i| rules[i].as_ref()).chain(
+        node.indicators
+            .iter()
+            .filter_map(|&i| indicators[i].as_ref()),
+    );
     for s in own {
         sum.earned += s.earned;
         sum.possible += s.possible;
@@ -454,22 +499,46 @@ fn submission_info(submission: &Submission) -> SubmissionInfo {
     let mut inputs: Vec<Input> = submission
         .files
         .iter()
-        .map(|f| Input { path: f.path.clone(), sha256: f.sha256.clone(), records: f.records.len() })
+        .map(|f| Input {
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
+            records: f.records.len(),
+        })
         .collect();
     if let Some((name, sha)) = &submission.manifest_file {
-        inputs.push(Input { path: name.clone(), sha256: sha.clone(), records: 0 });
+        inputs.push(Input {
+            path: name.clone(),
+            sha256: sha.clone(),
+            records: 0,
+        });
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     SubmissionInfo {
-        organisation: m.organisation.clone().unwrap_or_else(|| Value::Object(Default::default())),
-        contract: m.contract.clone().unwrap_or_else(|| Value::Object(Default::default())),
-        period: submission.period.map(|p| PeriodInfo { start: p.start.to_string(), end: p.end.to_string() }),
-        calendar: m.calendar.clone().unwrap_or_else(|| crate::expr::DEFAULT_CALENDAR.to_string()),
+        organisation: m
+            .organisation
+            .clone()
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        contract: m
+            .contract
+            .clone()
+            .unwrap_or_else(|| Value::Object(Default::default())),
+        period: submission.period.map(|p| PeriodInfo {
+            start: p.start.to_string(),
+            end: p.end.to_string(),
+        }),
+        calendar: m
+            .calendar
+            .clone()
+            .unwrap_or_else(|| crate::expr::DEFAULT_CALENDAR.to_string()),
         inputs,
     }
 }
 
-fn waiver_info(submission: &Submission, tailoring: &Tailoring, eval: &Evaluation) -> Vec<WaiverInfo> {
+fn waiver_info(
+    submission: &Submission,
+    tailoring: &Tailoring,
+    eval: &Evaluation,
+) -> Vec<WaiverInfo> {
     tailoring
         .waivers
         .iter()
@@ -486,7 +555,11 @@ fn waiver_info(submission: &Submission, tailoring: &Tailoring, eval: &Evaluation
                 .waiver_uses
                 .iter()
                 .filter(|u| u.waiver == i)
-                .map(|u| WaivedResult { rule: u.rule.clone(), record: u.record.clone(), outcome: u.outcome.as_str() })
+                .map(|u| WaivedResult {
+                    rule: u.rule.clone(),
+                    record: u.record.clone(),
+                    outcome: u.outcome.as_str(),
+                })
                 .collect(),
         })
         .collect()

@@ -111,7 +111,8 @@ impl Renderer {
         for (path, bytes) in embedded::under("templates/") {
             let name = path.trim_start_matches("templates/").to_string();
             let text = String::from_utf8_lossy(bytes).into_owned();
-            env.add_template_owned(name.clone(), text).map_err(|e| template_error(&name, e))?;
+            env.add_template_owned(name.clone(), text)
+                .map_err(|e| template_error(&name, e))?;
         }
         Ok(Renderer { env })
     }
@@ -120,18 +121,26 @@ impl Renderer {
     pub fn with_user_template(mut self, path: &std::path::Path) -> Result<(Renderer, String)> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let name = path.display().to_string();
-        self.env.add_template_owned(name.clone(), text).map_err(|e| template_error(&name, e))?;
+        self.env
+            .add_template_owned(name.clone(), text)
+            .map_err(|e| template_error(&name, e))?;
         Ok((self, name))
     }
 
     /// Renders the report through a named template.
     pub fn render_template(&self, name: &str, report: &Report, color: bool) -> Result<String> {
-        let tmpl = self.env.get_template(name).map_err(|e| template_error(name, e))?;
-        let mut ctx = serde_json::to_value(report).map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, e))?;
+        let mut ctx = serde_json::to_value(report)
+            .map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
         if let Some(obj) = ctx.as_object_mut() {
             obj.insert("color".into(), serde_json::Value::Bool(color));
         }
-        let mut out = tmpl.render(crate::expr::to_value(&ctx)).map_err(|e| template_error(name, e))?;
+        let mut out = tmpl
+            .render(crate::expr::to_value(&ctx))
+            .map_err(|e| template_error(name, e))?;
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -143,7 +152,8 @@ impl Renderer {
 pub fn render(report: &Report, format: Format, color: bool) -> Result<String> {
     match format {
         Format::Json => {
-            let mut out = serde_json::to_string_pretty(report).map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
+            let mut out = serde_json::to_string_pretty(report)
+                .map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
             out.push('\n');
             Ok(out)
         }

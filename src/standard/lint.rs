@@ -35,14 +35,21 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
     let id_rule = Regex::new(r"^[A-Z]{2,4}-[A-Z]{2,4}-\d{2}$").expect("valid pattern");
     let mut warn = |file: &str, line: u64, item: Option<&str>, message: String| {
-        out.push(Warning { file: file.to_string(), line, item: item.map(str::to_string), message });
+        out.push(Warning {
+            file: file.to_string(),
+            line,
+            item: item.map(str::to_string),
+            message,
+        });
     };
     for rule in &standard.rules {
         let d = &rule.def;
         let at = |m: String| (rule.file.as_str(), rule.line, Some(d.id.as_str()), m);
         let mut items = Vec::new();
         if !id_rule.is_match(&d.id) || d.id.contains("-IND-") {
-            items.push(at("rule ids follow <SECTOR>-<SECTION>-<NN> (EC-SAF-01)".into()));
+            items.push(at(
+                "rule ids follow <SECTOR>-<SECTION>-<NN> (EC-SAF-01)".into()
+            ));
         }
         if !bilingual(&d.title) {
             items.push(at("the title should be given in both zh and en".into()));
@@ -51,10 +58,14 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
             items.push(at("the message should be given in both zh and en".into()));
         }
         if d.basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
-            items.push(at("no basis: name the document (and clause), or write 'local'".into()));
+            items.push(at(
+                "no basis: name the document (and clause), or write 'local'".into(),
+            ));
         }
         if d.rationale.as_ref().is_none_or(|r| !bilingual(r)) {
-            items.push(at("the rationale should say in zh and en why the requirement matters".into()));
+            items.push(at(
+                "the rationale should say in zh and en why the requirement matters".into(),
+            ));
         }
         if let Some(schema) = standard.kinds.get(&d.applies_to) {
             for field in &rule.fields {
@@ -67,7 +78,8 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
             }
             for text in d.message.variants() {
                 for (path, info) in &schema.fields {
-                    if info.personal && text.contains(&format!("record.{}", path.replace("[]", ""))) {
+                    if info.personal && text.contains(&format!("record.{}", path.replace("[]", "")))
+                    {
                         items.push(at(format!("the message shows the personal field {path}: leave personal fields out of messages")));
                     }
                 }
@@ -86,21 +98,30 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
         let at = |m: String| (ind.file.as_str(), ind.line, Some(d.id.as_str()), m);
         let mut items = Vec::new();
         if !ind_rule.is_match(&d.id) {
-            items.push(at("indicator ids follow <SECTOR>-IND-<NN> (EC-IND-01)".into()));
+            items.push(at(
+                "indicator ids follow <SECTOR>-IND-<NN> (EC-IND-01)".into()
+            ));
         }
         if !bilingual(&d.title) {
             items.push(at("the title should be given in both zh and en".into()));
         }
         if d.basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
-            items.push(at("no basis: name the document (and clause), or write 'local'".into()));
+            items.push(at(
+                "no basis: name the document (and clause), or write 'local'".into(),
+            ));
         }
         if d.rationale.as_ref().is_none_or(|r| !bilingual(r)) {
-            items.push(at("the rationale should say in zh and en why the quantity matters".into()));
+            items.push(at(
+                "the rationale should say in zh and en why the quantity matters".into(),
+            ));
         }
         if let Some(schema) = standard.kinds.get(&d.applies_to) {
             for field in &ind.fields {
                 if !schema.defines(field) {
-                    items.push(at(format!("names record.{field}, which the {} schema does not define", d.applies_to)));
+                    items.push(at(format!(
+                        "names record.{field}, which the {} schema does not define",
+                        d.applies_to
+                    )));
                 }
             }
         }
@@ -110,21 +131,40 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     }
     for (name, p) in &standard.parameters {
         if p.description.as_ref().is_none_or(|d| !bilingual(d)) {
-            warn(&standard.file, 0, Some(name), "a parameter needs a description in zh and en".into());
+            warn(
+                &standard.file,
+                0,
+                Some(name),
+                "a parameter needs a description in zh and en".into(),
+            );
         }
     }
     if standard.sector.is_some() {
         let sum: f64 = standard.rules.iter().map(|r| r.def.points).sum::<f64>()
-            + standard.indicators.iter().map(|i| i.def.points).sum::<f64>();
+            + standard
+                .indicators
+                .iter()
+                .map(|i| i.def.points)
+                .sum::<f64>();
         if (sum - standard.total_points).abs() > 1e-9 {
-            warn(&standard.file, 0, None, format!(
-                "the rules and indicators add up to {sum} points, not total_points {}",
-                standard.total_points
-            ));
+            warn(
+                &standard.file,
+                0,
+                None,
+                format!(
+                    "the rules and indicators add up to {sum} points, not total_points {}",
+                    standard.total_points
+                ),
+            );
         }
     }
     if !bilingual(&standard.title) {
-        warn(&standard.file, 0, None, "the title should be given in both zh and en".into());
+        warn(
+            &standard.file,
+            0,
+            None,
+            "the title should be given in both zh and en".into(),
+        );
     }
     out.sort();
     out

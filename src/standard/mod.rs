@@ -113,9 +113,10 @@ impl Standard {
     /// The kind a file or folder name stands for (`cases` → `case`), if any.
     pub fn kind_for_name(&self, name: &str) -> Option<&str> {
         let name = name.to_lowercase();
-        self.kinds.keys().map(String::as_str).find(|kind| {
-            name == *kind || name == plural(kind)
-        })
+        self.kinds
+            .keys()
+            .map(String::as_str)
+            .find(|kind| name == *kind || name == plural(kind))
     }
 
     /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
@@ -133,12 +134,17 @@ impl Standard {
         let file = resolved.file.clone();
         let kinds = compile_kinds(&resolved)?;
         if resolved.grades.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidStandard, "the standard defines no grades")
-                .with_file(&file));
+            return Err(
+                Error::new(ErrorKind::InvalidStandard, "the standard defines no grades")
+                    .with_file(&file),
+            );
         }
         if !(resolved.total_points.is_finite() && resolved.total_points > 0.0) {
-            return Err(Error::new(ErrorKind::InvalidStandard, "total_points must be a positive number")
-                .with_file(&file));
+            return Err(Error::new(
+                ErrorKind::InvalidStandard,
+                "total_points must be a positive number",
+            )
+            .with_file(&file));
         }
         let mut builder = Builder {
             params: resolved.parameters.keys().cloned().collect(),
@@ -152,7 +158,12 @@ impl Standard {
         for s in &resolved.sections {
             sections.push(builder.section(s)?);
         }
-        let Builder { rules, indicators, messages, .. } = builder;
+        let Builder {
+            rules,
+            indicators,
+            messages,
+            ..
+        } = builder;
         let mut hasher = Sha256::new();
         for source in &resolved.sources {
             hasher.update(source.name.as_bytes());
@@ -229,36 +240,54 @@ fn compile_kinds(resolved: &Resolved) -> Result<BTreeMap<String, KindSchema>> {
     let mut docs: BTreeMap<String, Vec<(String, serde_json::Value)>> = BTreeMap::new();
     let parse = |name: &str, text: &str, declared_in: &str| {
         serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
-            Error::new(ErrorKind::InvalidStandard, format!("schema {name} is not valid JSON: {e}"))
-                .with_file(declared_in)
+            Error::new(
+                ErrorKind::InvalidStandard,
+                format!("schema {name} is not valid JSON: {e}"),
+            )
+            .with_file(declared_in)
         })
     };
     for kind in BASE_KINDS {
         let name = format!("schemas/records/{kind}.schema.json");
         let text = embedded::text(&name).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidStandard, format!("the base schema {name} is not shipped"))
-        })?;
-        docs.entry(kind.to_string()).or_default().push((name.clone(), parse(&name, text, &name)?));
-    }
-    for (kind, schema_ref) in &resolved.schemas {
-        if !kind.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_') || kind.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidStandard, format!("'{kind}' is not a valid record kind name"))
-                .with_file(&schema_ref.declared_in));
-        }
-        let (name, text) = read_schema(&schema_ref.path, schema_ref.dir.as_deref()).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidStandard,
-                format!("schema '{}' for kind '{kind}' not found", schema_ref.path),
+                format!("the base schema {name} is not shipped"),
             )
-            .with_file(&schema_ref.declared_in)
         })?;
+        docs.entry(kind.to_string())
+            .or_default()
+            .push((name.clone(), parse(&name, text, &name)?));
+    }
+    for (kind, schema_ref) in &resolved.schemas {
+        if !kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+            || kind.is_empty()
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidStandard,
+                format!("'{kind}' is not a valid record kind name"),
+            )
+            .with_file(&schema_ref.declared_in));
+        }
+        let (name, text) =
+            read_schema(&schema_ref.path, schema_ref.dir.as_deref()).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidStandard,
+                    format!("schema '{}' for kind '{kind}' not found", schema_ref.path),
+                )
+                .with_file(&schema_ref.declared_in)
+            })?;
         let doc = parse(&name, &text, &schema_ref.declared_in)?;
         docs.entry(kind.clone()).or_default().push((name, doc));
     }
     let mut kinds = BTreeMap::new();
     for (kind, documents) in docs {
         let compiled = KindSchema::compile(&kind, documents).map_err(|e| {
-            Error::new(ErrorKind::InvalidStandard, e).with_file(&resolved.file).with_item(kind.clone())
+            Error::new(ErrorKind::InvalidStandard, e)
+                .with_file(&resolved.file)
+                .with_item(kind.clone())
         })?;
         kinds.insert(kind, compiled);
     }
@@ -283,7 +312,11 @@ impl Builder<'_> {
             return Err(loc.error(ErrorKind::InvalidStandard, id, "an id must not be empty"));
         }
         if !self.ids.insert(id.to_string()) {
-            return Err(loc.error(ErrorKind::InvalidStandard, id, "duplicate id in the resolved standard"));
+            return Err(loc.error(
+                ErrorKind::InvalidStandard,
+                id,
+                "duplicate id in the resolved standard",
+            ));
         }
         Ok(())
     }
@@ -300,7 +333,11 @@ impl Builder<'_> {
         let compiled = expr::environment()
             .compile_expression_owned(source.to_string())
             .map_err(|e| {
-                loc.error(ErrorKind::InvalidStandard, id, format!("{what} does not compile: {}", jinja_detail(&e)))
+                loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("{what} does not compile: {}", jinja_detail(&e)),
+                )
             })?;
         let names = compiled.undeclared_variables(true);
         let fields = self.check_names(loc, id, what, names, allow_record)?;
@@ -315,12 +352,16 @@ impl Builder<'_> {
         names: std::collections::HashSet<String>,
         allow_record: bool,
     ) -> Result<Vec<String>> {
-        let globals: BTreeSet<String> = expr::environment().globals().map(|(n, _)| n.to_string()).collect();
+        let globals: BTreeSet<String> = expr::environment()
+            .globals()
+            .map(|(n, _)| n.to_string())
+            .collect();
         let mut sorted: Vec<String> = names.into_iter().collect();
         sorted.sort();
         for name in &sorted {
             let root = name.split('.').next().unwrap_or(name);
-            let known = ROOTS.contains(&root) || globals.contains(root) || expr::HELPERS.contains(&root);
+            let known =
+                ROOTS.contains(&root) || globals.contains(root) || expr::HELPERS.contains(&root);
             if !known {
                 return Err(loc.error(
                     ErrorKind::InvalidStandard,
@@ -329,7 +370,11 @@ impl Builder<'_> {
                 ));
             }
             if root == "record" && !allow_record {
-                return Err(loc.error(ErrorKind::InvalidStandard, id, format!("{what} cannot look at a record")));
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("{what} cannot look at a record"),
+                ));
             }
         }
         let (fields, params) = expr::referenced(sorted);
@@ -364,7 +409,11 @@ impl Builder<'_> {
         if points.is_finite() && points >= 0.0 {
             Ok(())
         } else {
-            Err(loc.error(ErrorKind::InvalidStandard, id, "points must be a number of at least 0"))
+            Err(loc.error(
+                ErrorKind::InvalidStandard,
+                id,
+                "points must be a number of at least 0",
+            ))
         }
     }
 
@@ -372,7 +421,11 @@ impl Builder<'_> {
         let s = &loc.item;
         self.claim(loc, &s.id)?;
         let title = s.title.clone().ok_or_else(|| {
-            loc.error(ErrorKind::InvalidStandard, &s.id, "the section has no title")
+            loc.error(
+                ErrorKind::InvalidStandard,
+                &s.id,
+                "the section has no title",
+            )
         })?;
         let mut node = SectionNode {
             id: s.id.clone(),
@@ -402,7 +455,11 @@ impl Builder<'_> {
         self.check_points(loc, id, r.points)?;
         if let RuleScoring::Deduct(d) = r.scoring {
             if !(d.is_finite() && d > 0.0) {
-                return Err(loc.error(ErrorKind::InvalidStandard, id, "deduct must be a positive number"));
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    "deduct must be a positive number",
+                ));
             }
         }
         let mut fields = Vec::new();
@@ -421,11 +478,22 @@ impl Builder<'_> {
             self.messages
                 .add_template_owned(message_name(id, lang), text)
                 .map_err(|e| {
-                    loc.error(ErrorKind::InvalidStandard, id, format!("message does not compile: {}", jinja_detail(&e)))
+                    loc.error(
+                        ErrorKind::InvalidStandard,
+                        id,
+                        format!("message does not compile: {}", jinja_detail(&e)),
+                    )
                 })?;
-            let tmpl = self.messages.get_template(&message_name(id, lang)).map_err(|e| {
-                loc.error(ErrorKind::InvalidStandard, id, format!("message: {}", jinja_detail(&e)))
-            })?;
+            let tmpl = self
+                .messages
+                .get_template(&message_name(id, lang))
+                .map_err(|e| {
+                    loc.error(
+                        ErrorKind::InvalidStandard,
+                        id,
+                        format!("message: {}", jinja_detail(&e)),
+                    )
+                })?;
             let names = tmpl.undeclared_variables(true);
             self.check_names(loc, id, "message", names, true)?;
         }
@@ -461,11 +529,19 @@ impl Builder<'_> {
         };
         let value = match (&ind.value, ind.measure) {
             (Some(_), Measure::Count) => {
-                return Err(loc.error(ErrorKind::InvalidStandard, id, "a count takes no value: put the test in where"));
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    "a count takes no value: put the test in where",
+                ));
             }
             (None, Measure::Count) => None,
             (None, m) => {
-                return Err(loc.error(ErrorKind::InvalidStandard, id, format!("a {} needs a value", m.as_str())));
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("a {} needs a value", m.as_str()),
+                ));
             }
             (Some(src), _) => {
                 let (e, f) = self.expression(loc, id, "value", src, true)?;
@@ -476,14 +552,24 @@ impl Builder<'_> {
         let target = match &ind.target {
             Target::Number(n) if n.is_finite() => CompiledTarget::Number(*n),
             Target::Number(_) => {
-                return Err(loc.error(ErrorKind::InvalidStandard, id, "target must be a finite number"));
+                return Err(loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    "target must be a finite number",
+                ));
             }
-            Target::Expr(src) => CompiledTarget::Expr(self.expression(loc, id, "target", src, false)?.0),
+            Target::Expr(src) => {
+                CompiledTarget::Expr(self.expression(loc, id, "target", src, false)?.0)
+            }
         };
         match &ind.scoring {
             IndicatorScoring::Bands(bands) => {
                 if bands.is_empty() {
-                    return Err(loc.error(ErrorKind::InvalidStandard, id, "bands needs at least one band"));
+                    return Err(loc.error(
+                        ErrorKind::InvalidStandard,
+                        id,
+                        "bands needs at least one band",
+                    ));
                 }
                 for b in bands {
                     let bound = match ind.direction {
@@ -495,10 +581,24 @@ impl Builder<'_> {
                         Direction::Lower => "max",
                     };
                     if bound.is_none() {
-                        return Err(loc.error(ErrorKind::InvalidStandard, id, format!("every band of a '{}' indicator needs {key}", match ind.direction { Direction::Higher => "higher", Direction::Lower => "lower" })));
+                        return Err(loc.error(
+                            ErrorKind::InvalidStandard,
+                            id,
+                            format!(
+                                "every band of a '{}' indicator needs {key}",
+                                match ind.direction {
+                                    Direction::Higher => "higher",
+                                    Direction::Lower => "lower",
+                                }
+                            ),
+                        ));
                     }
                     if !(b.points.is_finite() && b.points >= 0.0 && b.points <= ind.points) {
-                        return Err(loc.error(ErrorKind::InvalidStandard, id, "a band's points must lie between 0 and the indicator's points"));
+                        return Err(loc.error(
+                            ErrorKind::InvalidStandard,
+                            id,
+                            "a band's points must lie between 0 and the indicator's points",
+                        ));
                     }
                 }
             }
@@ -533,7 +633,10 @@ impl Builder<'_> {
 
 /// A MiniJinja error's own text, with the line inside the expression when it has one.
 pub(crate) fn jinja_detail(e: &minijinja::Error) -> String {
-    let mut out = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+    let mut out = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
     if let Some(line) = e.line() {
         if line > 1 {
             out.push_str(&format!(" (line {line} of the expression)"));

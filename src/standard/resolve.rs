@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-use super::model::{
-    BasisDoc, Grade, Indicator, Parameter, Rule, Section, StandardFile, Status,
-};
+use super::model::{BasisDoc, Grade, Indicator, Parameter, Rule, Section, StandardFile, Status};
 use crate::embedded;
 use crate::error::{Error, ErrorKind, Result};
 use crate::text::Text;
@@ -194,8 +192,15 @@ impl Registry {
         if let Some(pos) = stack.iter().position(|s| s == id) {
             let mut cycle = stack[pos..].to_vec();
             cycle.push(id.to_string());
-            let file = self.entries.get(id).map(|s| s.name.clone()).unwrap_or_default();
-            return Err(invalid(&file, format!("extends forms a cycle: {}", cycle.join(" → "))));
+            let file = self
+                .entries
+                .get(id)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            return Err(invalid(
+                &file,
+                format!("extends forms a cycle: {}", cycle.join(" → ")),
+            ));
         }
         let (file, source) = self.parse(id)?;
         check_own(&file, &source.name)?;
@@ -204,7 +209,10 @@ impl Registry {
         for parent in &file.extends {
             let parent = self.resolve_inner(parent, stack).map_err(|e| {
                 if e.kind() == ErrorKind::UnknownStandard {
-                    invalid(&source.name, format!("extends an unknown standard: {}", e.detail()))
+                    invalid(
+                        &source.name,
+                        format!("extends an unknown standard: {}", e.detail()),
+                    )
                 } else {
                     e
                 }
@@ -238,8 +246,18 @@ fn check_own(file: &StandardFile, name: &str) -> Result<()> {
         for s in sections {
             let s_loc = &s.referenced;
             let ids = std::iter::once((s.value.id.as_str(), s_loc))
-                .chain(s.value.rules.iter().map(|r| (r.value.id.as_str(), &r.referenced)))
-                .chain(s.value.indicators.iter().map(|i| (i.value.id.as_str(), &i.referenced)));
+                .chain(
+                    s.value
+                        .rules
+                        .iter()
+                        .map(|r| (r.value.id.as_str(), &r.referenced)),
+                )
+                .chain(
+                    s.value
+                        .indicators
+                        .iter()
+                        .map(|i| (i.value.id.as_str(), &i.referenced)),
+                );
             for (id, loc) in ids {
                 if seen.insert(id, ()).is_some() {
                     return Err(invalid(name, "duplicate id")
@@ -283,9 +301,21 @@ fn convert_section(s: Spanned<Section>, file: &str) -> Located<ResolvedSection> 
             id: sec.id,
             title: sec.title,
             description: sec.description,
-            sections: sec.sections.into_iter().map(|c| convert_section(c, file)).collect(),
-            rules: sec.rules.into_iter().map(|r| Located::new(r, file)).collect(),
-            indicators: sec.indicators.into_iter().map(|i| Located::new(i, file)).collect(),
+            sections: sec
+                .sections
+                .into_iter()
+                .map(|c| convert_section(c, file))
+                .collect(),
+            rules: sec
+                .rules
+                .into_iter()
+                .map(|r| Located::new(r, file))
+                .collect(),
+            indicators: sec
+                .indicators
+                .into_iter()
+                .map(|i| Located::new(i, file))
+                .collect(),
         },
         file: file.to_string(),
         line,
@@ -341,7 +371,9 @@ fn merge_sections(into: &mut Vec<Located<ResolvedSection>>, from: Vec<Located<Re
                     target.description = src.description;
                 }
                 merge_items(&mut target.rules, src.rules, |r: &Rule| &r.id);
-                merge_items(&mut target.indicators, src.indicators, |i: &Indicator| &i.id);
+                merge_items(&mut target.indicators, src.indicators, |i: &Indicator| {
+                    &i.id
+                });
                 merge_sections(&mut target.sections, src.sections);
             }
             None => into.push(sec),
@@ -391,8 +423,11 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
         Some(p) => p,
         None => {
             if !removes.is_empty() {
-                return Err(invalid(&name, "remove is only meaningful in a standard that extends another")
-                    .with_item(removes[0].clone()));
+                return Err(invalid(
+                    &name,
+                    "remove is only meaningful in a standard that extends another",
+                )
+                .with_item(removes[0].clone()));
             }
             Resolved {
                 id: String::new(),
@@ -415,8 +450,11 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
     };
     for id in &removes {
         if !remove_item(&mut out.sections, id) {
-            return Err(invalid(&name, format!("remove names '{id}', which no parent standard defines"))
-                .with_item(id.clone()));
+            return Err(invalid(
+                &name,
+                format!("remove names '{id}', which no parent standard defines"),
+            )
+            .with_item(id.clone()));
         }
     }
     out.id = file.id;
@@ -444,7 +482,11 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
             },
         );
     }
-    let sections = file.sections.into_iter().map(|s| convert_section(s, &name)).collect();
+    let sections = file
+        .sections
+        .into_iter()
+        .map(|s| convert_section(s, &name))
+        .collect();
     merge_sections(&mut out.sections, sections);
     if !out.sources.iter().any(|x| x.name == source.name) {
         out.sources.push(source.clone());

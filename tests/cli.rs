@@ -1,0 +1,398 @@
+//! The binary on the bundled fixtures: exit codes, the JSON report and its schema, the human
+//! report, determinism, masking, and refusals.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("fixtures/elderly-care")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn yardstick() -> Command {
+    let mut cmd = Command::cargo_bin("yardstick").unwrap();
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = yardstick().args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json_report(sub: &str, extra: &[&str]) -> (Value, Run) {
+    let mut args = vec!["check", sub, "--format", "json"];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.stderr));
+    (v, r)
+}
+
+fn report_schema() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+fn assert_valid_report(report: &Value) {
+    let errors: Vec<String> = report_schema()
+        .iter_errors(report)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn exemplary_submission_exits_0_with_grade_excellent_and_no_findings() {
+    let (report, r) = json_report(&fixture("exemplary"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_valid_report(&report);
+    assert_eq!(report["summary"]["grade"]["id"], "excellent");
+    assert_eq!(report["summary"]["score"], 100.0);
+    assert_eq!(report["findings"], Value::Array(vec![]));
+}
+
+#[test]
+fn typical_submission_exits_1_with_a_valid_report_graded_below_excellent() {
+    let (report, r) = json_report(&fixture("typical"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("does not meet the bar"), "{}", r.stderr);
+    assert_valid_report(&report);
+    assert!(report["summary"]["records"].as_u64().unwrap() >= 40);
+    assert_ne!(report["summary"]["grade"]["id"], "excellent");
+    assert_eq!(report["summary"]["results"]["waived"], 1);
+    assert_eq!(report["waivers"][0]["applied"][0]["record"]["id"], "t-007");
+    let failing: Vec<&str> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(failing.len() >= 5, "{failing:?}");
+}
+
+#[test]
+fn fail_on_and_min_score_decide_the_exit_status() {
+    let sub = fixture("typical");
+    assert_eq!(run(&["check", &sub, "--fail-on", "never"]).code, 0);
+    assert_eq!(
+        run(&["check", &sub, "--fail-on", "never", "--min-score", "95"]).code,
+        1
+    );
+    assert_eq!(
+        run(&["check", &sub, "--fail-on", "never", "--min-score", "80"]).code,
+        0
+    );
+    // Two critical findings in the typical year, so even --fail-on critical fails it.
+    assert_eq!(run(&["check", &sub, "--fail-on", "critical"]).code, 1);
+    assert_eq!(
+        run(&["check", &fixture("exemplary"), "--fail-on", "info"]).code,
+        0
+    );
+}
+
+#[test]
+fn broken_submission_reports_each_builtin_finding_and_still_scores_the_good_records() {
+    let (report, r) = json_report(&fixture("broken"), &[]);
+    assert_eq!(r.code, 1);
+    assert_valid_report(&report);
+    let find = |rule: &str| -> Vec<&Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .collect()
+    };
+    let parse = find("YS-PARSE");
+    assert_eq!(parse.len(), 1);
+    assert_eq!(parse[0]["record"]["file"], "cases/b-002.yaml");
+    assert_eq!(parse[0]["record"]["line"], 6);
+    assert!(parse[0]["record"]["column"].as_u64().is_some());
+    assert_eq!(
+        find("YS-DUPLICATE-ID")[0]["record"]["file"],
+        "cases/b-003.yaml"
+    );
+    let pointers: Vec<&str> = find("YS-SCHEMA")
+        .iter()
+        .map(|f| f["record"]["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, vec!["/closure/satisfaction", "/intake/date"]);
+    assert_eq!(find("YS-UNKNOWN-KIND")[0]["record"]["file"], "visits.yaml");
+    assert_eq!(find("YS-PERIOD")[0]["record"]["id"], "a-002");
+    // The sound case b-001 was evaluated: it passes the consent rule.
+    let consent = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "CM-INT-01")
+        .unwrap();
+    assert!(consent["pass"].as_u64().unwrap() >= 1);
+    // Read: b-001, b-003, v-001, a-001, a-002; scored: b-001, b-003 and a-001.
+    assert_eq!(report["summary"]["records"], 5);
+    assert_eq!(report["summary"]["records_evaluated"], 3);
+}
+
+#[test]
+fn the_json_report_is_byte_identical_from_run_to_run_and_folder_to_folder() {
+    let a = run(&["check", &fixture("typical"), "--format", "json"]).stdout;
+    let b = yardstick()
+        .current_dir(root().join("fixtures"))
+        .args(["check", "elderly-care/typical", "--format", "json"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(a.as_bytes(), b.as_slice());
+    assert_eq!(
+        a,
+        run(&["report", &fixture("typical"), "--format", "json"]).stdout
+    );
+}
+
+#[test]
+fn json_reports_of_the_fixtures_match_their_snapshots() {
+    for name in ["exemplary", "typical", "broken", "failing"] {
+        let r = run(&["check", &fixture(name), "--format", "json"]);
+        insta::assert_snapshot!(format!("report-{name}.json"), r.stdout);
+    }
+}
+
+#[test]
+fn text_report_of_the_typical_year_matches_its_snapshot() {
+    let r = run(&["report", &fixture("typical"), "--lang", "en"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("report-typical.txt", r.stdout);
+    let zh = run(&["report", &fixture("typical")]);
+    assert!(zh.stdout.contains("等级: 良好"), "{}", zh.stdout);
+}
+
+#[test]
+fn personal_data_never_reaches_any_output() {
+    let sub = fixture("typical");
+    // Values from the typical fixture's personal fields and from a session note.
+    let personal = [
+        "陈秀英",
+        "黄志明",
+        "13800000001",
+        "13926541234",
+        "刘晓燕",
+        "王丽",
+    ];
+    for args in [
+        vec!["check", sub.as_str(), "--format", "json"],
+        vec!["check", sub.as_str()],
+        vec!["report", sub.as_str()],
+        vec!["report", sub.as_str(), "--lang", "en"],
+    ] {
+        let r = run(&args);
+        for p in personal {
+            assert!(!r.stdout.contains(p), "{p} shown by {args:?}");
+        }
+    }
+}
+
+#[test]
+fn a_standard_whose_expression_does_not_compile_is_refused_with_exit_2_naming_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "id: bad\nversion: 1.0.0\ntitle: Bad\ngrades: [{id: f, min: 0, title: F}]\nsections:\n  - id: s\n    title: S\n    rules:\n      - {id: BD-S-01, title: t, applies_to: case, assert: \"record.x ==\", message: m, severity: minor, points: 1}\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "check",
+        &fixture("exemplary"),
+        "--standard",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("BD-S-01"), "{}", r.stderr);
+    assert!(r.stderr.contains("bad.yaml:9"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let lint = run(&["standards", "lint", path.to_str().unwrap()]);
+    assert_eq!(lint.code, 2);
+    assert!(lint.stderr.contains("BD-S-01"), "{}", lint.stderr);
+}
+
+#[test]
+fn invalid_standards_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("dup", "sections:\n  - id: s\n    title: S\n    rules:\n      - {id: X-S-01, title: t, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}\n      - {id: X-S-01, title: t, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}\n", "duplicate id"),
+        ("kind", "sections:\n  - id: s\n    title: S\n    rules:\n      - {id: X-S-01, title: t, applies_to: visit, assert: 'true', message: m, severity: minor, points: 1}\n", "unknown record kind 'visit'"),
+        ("order", "grades: [{id: lo, min: 0, title: L}, {id: hi, min: 90, title: H}]\n", "grades out of order"),
+        ("key", "colour: blue\n", "colour"),
+        ("param", "sections:\n  - id: s\n    title: S\n    rules:\n      - {id: X-S-01, title: t, applies_to: case, assert: 'record.a < params.nope', message: m, severity: minor, points: 1}\n", "params.nope"),
+        ("cycle", "extends: [cycle]\n", "cycle"),
+    ];
+    for (id, body, expected) in cases {
+        let grades = if body.starts_with("grades") {
+            ""
+        } else {
+            "grades: [{id: f, min: 0, title: F}]\n"
+        };
+        let text = format!("id: {id}\nversion: 1.0.0\ntitle: T\n{grades}{body}");
+        let path = dir.path().join(format!("{id}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let r = run(&["standards", "lint", path.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{id}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(expected),
+            "{id}: expected '{expected}' in {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn unknown_standards_and_bad_arguments_exit_2() {
+    let r = run(&[
+        "check",
+        &fixture("exemplary"),
+        "--standard",
+        "no-such-guide",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no-such-guide"));
+    assert_eq!(run(&["check"]).code, 2);
+    assert_eq!(
+        run(&["check", &fixture("typical"), "--format", "yaml"]).code,
+        2
+    );
+    assert_eq!(run(&["frobnicate"]).code, 2);
+}
+
+#[test]
+fn report_output_is_written_by_rename_and_never_over_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let r = run(&[
+        "report",
+        &fixture("exemplary"),
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["summary"]["grade"]["id"], "excellent");
+    assert!(r.stdout.is_empty());
+
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    for f in ["submission.yaml", "staff.yaml"] {
+        std::fs::copy(Path::new(&fixture("exemplary")).join(f), sub.join(f)).unwrap();
+    }
+    let input = sub.join("staff.yaml");
+    let before = std::fs::read(&input).unwrap();
+    let r = run(&[
+        "report",
+        sub.to_str().unwrap(),
+        "-o",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("over an input"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+#[test]
+fn a_users_template_renders_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("mine.j2");
+    std::fs::write(
+        &t,
+        "{{ standard.id }} {{ summary.score|num }} {{ summary.grade.id }} {{ findings|length }}\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "report",
+        &fixture("exemplary"),
+        "--template",
+        t.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        r.stdout, "elderly-care 100.00 excellent 0\n",
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn standards_commands_list_show_lint_schema_and_explain() {
+    let list = run(&["standards", "list"]);
+    assert!(
+        list.stdout.contains("elderly-care") && list.stdout.contains("common"),
+        "{}",
+        list.stdout
+    );
+    let show = run(&["standards", "show", "elderly-care", "--lang", "en"]);
+    assert!(show.stdout.contains("EC-RSK-01") && show.stdout.contains("assessment_working_days"));
+    let lint = run(&[
+        "standards",
+        "lint",
+        "standards/common.yaml",
+        "standards/elderly-care.yaml",
+    ]);
+    assert_eq!(lint.code, 0, "{}", lint.stderr);
+    let schema = run(&["standards", "schema", "case", "--standard", "elderly-care"]);
+    let v: Value = serde_json::from_str(&schema.stdout).unwrap();
+    assert_eq!(v["allOf"].as_array().unwrap().len(), 2);
+    assert_eq!(run(&["standards", "schema", "visit"]).code, 2);
+    let explain = run(&["explain", "EC-RSK-01", "--lang", "en"]);
+    assert!(
+        explain.stdout.contains("GB 38600-2019 ch. 5"),
+        "{}",
+        explain.stdout
+    );
+    assert!(explain.stdout.contains("veto"));
+    assert_eq!(run(&["explain", "XX-NO-99"]).code, 2);
+}
+
+#[test]
+fn single_record_files_can_be_checked_with_a_named_standard() {
+    let file = Path::new(&fixture("exemplary")).join("cases/e-002.yaml");
+    let r = run(&[
+        "check",
+        file.to_str().unwrap(),
+        "--standard",
+        "elderly-care",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["records"], 1);
+    let r = run(&["check", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--standard"), "{}", r.stderr);
+}

@@ -1,0 +1,165 @@
+//! Every rule of every shipped standard is proven by the fixtures: some record makes it pass and
+//! some record makes it fail. A new guide gets this check by shipping `fixtures/<id>/...`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yardstick::run::{self, Options};
+use yardstick::standard::{lint, Registry, Standard};
+
+fn fixture_submissions() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut out = Vec::new();
+    for standard in std::fs::read_dir(&root).unwrap() {
+        let standard = standard.unwrap().path();
+        if !standard.is_dir() {
+            continue;
+        }
+        for sub in std::fs::read_dir(&standard).unwrap() {
+            let sub = sub.unwrap().path();
+            if sub.join("submission.yaml").is_file() {
+                out.push(sub);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_shipped_rule_passes_on_some_fixture_record_and_fails_on_another() {
+    // rule id → (records passed, records failed) across every fixture submission
+    let mut seen: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for sub in fixture_submissions() {
+        let report = run::check(std::slice::from_ref(&sub), &Options::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", sub.display()));
+        for r in &report.rules {
+            let entry = seen.entry(r.id.clone()).or_default();
+            entry.0 += r.pass;
+            entry.1 += r.fail;
+        }
+    }
+    let registry = Registry::builtin();
+    let mut missing = Vec::new();
+    for id in registry.ids() {
+        let standard = Standard::load(&registry, &id).unwrap();
+        for rule in &standard.rules {
+            match seen.get(&rule.def.id) {
+                Some((p, f)) if *p > 0 && *f > 0 => {}
+                other => missing.push(format!(
+                    "{} ({id}): pass/fail seen {:?}",
+                    rule.def.id, other
+                )),
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without a passing and a failing fixture record:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_shipped_standard_lints_clean() {
+    let registry = Registry::builtin();
+    for id in registry.ids() {
+        let standard = Standard::load(&registry, &id).unwrap();
+        let warnings = lint::lint(&standard);
+        assert!(
+            warnings.is_empty(),
+            "{id}:\n{}",
+            warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        for rule in &standard.rules {
+            let d = &rule.def;
+            assert!(
+                d.title.is_bilingual() && d.message.is_bilingual(),
+                "{}",
+                d.id
+            );
+            assert!(
+                d.basis.as_deref().is_some_and(|b| !b.is_empty()),
+                "{}",
+                d.id
+            );
+            assert!(
+                d.rationale.as_ref().is_some_and(|r| r.is_bilingual()),
+                "{}",
+                d.id
+            );
+        }
+    }
+}
+
+#[test]
+fn every_shipped_standard_is_valid_against_the_meta_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schemas/standard.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&meta).unwrap();
+    for entry in std::fs::read_dir(root.join("standards")).unwrap() {
+        let path = entry.unwrap().path();
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
+fn every_shipped_record_schema_gives_each_field_a_chinese_title_and_a_description() {
+    fn walk(node: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
+        let Some(obj) = node.as_object() else { return };
+        if let Some(props) = obj.get("properties").and_then(|p| p.as_object()) {
+            for (name, sub) in props {
+                let here = format!("{path}.{name}");
+                let title = sub.get("title").and_then(|t| t.as_str()).unwrap_or("");
+                if !title
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+                {
+                    problems.push(format!("{here}: no Chinese title"));
+                }
+                if sub
+                    .get("description")
+                    .and_then(|d| d.as_str())
+                    .is_none_or(str::is_empty)
+                {
+                    problems.push(format!("{here}: no description"));
+                }
+                walk(sub, &here, problems);
+            }
+        }
+        if let Some(items) = obj.get("items") {
+            walk(items, &format!("{path}[]"), problems);
+        }
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/records");
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        walk(
+            &doc,
+            &path.file_name().unwrap().to_string_lossy(),
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
