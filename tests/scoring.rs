@@ -237,3 +237,63 @@ sections:
     assert_eq!(r["summary"]["vetoed_by"], serde_json::json!(["T-R-02"]));
     assert_eq!(code, 1);
 }
+
+#[test]
+fn a_profile_tailors_parameters_selection_points_and_waivers() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "std/spec-test.yaml", STANDARD);
+    write(dir.path(), "std/item.schema.json", SCHEMA);
+    write(
+        dir.path(),
+        "sub/submission.yaml",
+        &format!("{MANIFEST}profile: profile.yaml\n"),
+    );
+    write(dir.path(), "sub/items.yaml", RECORDS);
+    write(
+        dir.path(),
+        "sub/profile.yaml",
+        "standard: spec-test\nparameters: {limit: 9}\ndeselect: [T-A-02]\npoints: {T-A-03: 10}\n\
+         waivers: [{rule: 'T-A-0?', records: [c5], reason: r, approved_by: p}]\n",
+    );
+    let (r, _) = run(dir.path());
+    assert!(r["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["id"] != "T-A-02"));
+    // limit 9: c1, c3 pass, c2 waived (manifest), c5 waived (profile), c4 fails → 10 × 4/5.
+    close(&rule(&r, "T-A-01")["earned"], 8.0);
+    // 10 points now; c2 and c4 fail, c5 is waived → 10 − 3.
+    close(&rule(&r, "T-A-03")["earned"], 7.0);
+    // (8 + 7 + 23.7) / (10 + 10 + 29) × 100 = 78.979… → 78.98
+    close(&r["summary"]["score"], 78.98);
+    assert_eq!(r["summary"]["grade"]["id"], "b");
+    let profile = &r["standard"]["profile"];
+    assert_eq!(
+        profile["file"].as_str().unwrap().replace('\\', "/"),
+        "sub/profile.yaml"
+    );
+    let overrides: Vec<&str> = profile["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert!(
+        overrides.contains(&"parameter limit = 9 (profile)"),
+        "{overrides:?}"
+    );
+    assert!(overrides.contains(&"deselect T-A-02"), "{overrides:?}");
+    assert!(overrides.contains(&"points T-A-03 = 10"), "{overrides:?}");
+    assert_eq!(r["parameters"]["limit"], 9);
+
+    write(dir.path(), "sub/profile.yaml", "parameters: {nope: 1}\n");
+    let out = Command::cargo_bin("yardstick")
+        .unwrap()
+        .args(["check", "sub", "--standard", "std/spec-test.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}

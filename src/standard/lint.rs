@@ -42,9 +42,9 @@ pub fn unguarded_comparisons(expression: &str) -> Vec<String> {
         .map(|c| c[1].trim_end_matches('.').to_string())
         .filter(|path| {
             let guarded = format!("record.{path} is defined");
-            let guarded_parent = path
-                .rsplit_once('.')
-                .is_some_and(|(parent, _)| expression.contains(&format!("record.{parent} is defined")));
+            let guarded_parent = path.rsplit_once('.').is_some_and(|(parent, _)| {
+                expression.contains(&format!("record.{parent} is defined"))
+            });
             !expression.contains(&guarded) && !guarded_parent
         })
         .collect();
@@ -204,8 +204,14 @@ mod tests {
 
     #[test]
     fn finds_comparisons_that_a_missing_field_would_pass() {
-        assert_eq!(unguarded_comparisons("record.days <= params.limit"), vec!["days"]);
-        assert_eq!(unguarded_comparisons("params.limit >= record.a.b"), vec!["a.b"]);
+        assert_eq!(
+            unguarded_comparisons("record.days <= params.limit"),
+            vec!["days"]
+        );
+        assert_eq!(
+            unguarded_comparisons("params.limit >= record.a.b"),
+            vec!["a.b"]
+        );
         assert!(unguarded_comparisons("record.days is defined and record.days <= 7").is_empty());
         assert!(unguarded_comparisons("record.a is defined and record.a.b < 3").is_empty());
         assert!(unguarded_comparisons("record.days >= 3").is_empty());

@@ -494,3 +494,130 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
     out.file = name;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(files: &[(&str, &str)]) -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Registry {
+            entries: BTreeMap::new(),
+        };
+        for (id, text) in files {
+            let path = dir.path().join(format!("{id}.yaml"));
+            std::fs::write(&path, text).unwrap();
+            reg.add_file(&path).unwrap();
+        }
+        (dir, reg)
+    }
+
+    const BASE: &str = r#"
+id: base
+version: 1.0.0
+title: Base
+parameters: {days: {default: 7}, n: {default: 1}}
+grades: [{id: good, min: 80, title: G}, {id: fail, min: 0, title: F}]
+sections:
+  - id: s
+    title: S
+    rules:
+      - {id: B-S-01, title: one, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+      - {id: B-S-02, title: two, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+  - id: t
+    title: T
+    rules:
+      - {id: B-T-01, title: three, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+"#;
+
+    fn rule_ids(r: &Resolved) -> Vec<(String, Vec<String>)> {
+        r.sections
+            .iter()
+            .map(|s| {
+                (
+                    s.item.id.clone(),
+                    s.item.rules.iter().map(|r| r.item.id.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_child_adds_replaces_and_removes_inherited_items_and_overrides_by_key() {
+        let child = r#"
+id: child
+version: 2.0.0
+title: Child
+extends: [base]
+parameters: {days: {default: 5}}
+grades: [{id: excellent, min: 90, title: E}]
+remove: [B-T-01]
+sections:
+  - id: s
+    rules:
+      - {id: B-S-02, title: replaced, applies_to: case, assert: 'false', message: m, severity: major, points: 3}
+      - {id: C-S-01, title: added, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+  - id: u
+    title: U
+"#;
+        let (_dir, reg) = registry(&[("base", BASE), ("child", child)]);
+        let r = reg.resolve("child").unwrap();
+        assert_eq!(r.id, "child");
+        assert_eq!(r.parameters["days"].default, serde_json::json!(5));
+        assert_eq!(r.parameters["n"].default, serde_json::json!(1));
+        assert_eq!(
+            r.grades.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+            vec!["excellent", "good", "fail"]
+        );
+        assert_eq!(
+            rule_ids(&r),
+            vec![
+                (
+                    "s".into(),
+                    vec!["B-S-01".into(), "B-S-02".into(), "C-S-01".into()]
+                ),
+                ("t".into(), vec![]),
+                ("u".into(), vec![]),
+            ]
+        );
+        let replaced = &r.sections[0].item.rules[1];
+        assert_eq!(replaced.item.points, 3.0);
+        assert!(replaced.file.ends_with("child.yaml"));
+        assert_eq!(r.sources.len(), 2);
+    }
+
+    #[test]
+    fn later_parents_win_and_cycles_are_refused() {
+        let other = "id: other\nversion: 1.0.0\ntitle: O\nparameters: {days: {default: 9}}\n";
+        let child = "id: child\nversion: 1.0.0\ntitle: C\nextends: [base, other]\n";
+        let (_dir, reg) = registry(&[("base", BASE), ("other", other), ("child", child)]);
+        assert_eq!(
+            reg.resolve("child").unwrap().parameters["days"].default,
+            serde_json::json!(9)
+        );
+
+        let a = "id: a\nversion: 1.0.0\ntitle: A\nextends: [b]\n";
+        let b = "id: b\nversion: 1.0.0\ntitle: B\nextends: [a]\n";
+        let (_dir, reg) = registry(&[("a", a), ("b", b)]);
+        let err = reg.resolve("a").unwrap_err();
+        assert!(err.detail().contains("a → b → a"), "{err}");
+    }
+
+    #[test]
+    fn removing_what_no_parent_defines_is_an_error() {
+        let child = "id: child\nversion: 1.0.0\ntitle: C\nextends: [base]\nremove: [B-X-99]\n";
+        let (_dir, reg) = registry(&[("base", BASE), ("child", child)]);
+        let err = reg.resolve("child").unwrap_err();
+        assert_eq!(err.item(), Some("B-X-99"));
+    }
+
+    #[test]
+    fn a_file_whose_id_is_not_its_name_is_refused() {
+        let (_dir, reg) = registry(&[("base", &BASE.replace("id: base", "id: other"))]);
+        assert!(reg
+            .resolve("base")
+            .unwrap_err()
+            .detail()
+            .contains("named for 'base'"));
+    }
+}
