@@ -491,18 +491,11 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
             label("提示", "message"),
             d.message.get(lang)
         ));
-        out.push_str(&format!(
-            "{}: {}\n",
-            label("依据", "basis"),
-            d.basis.as_deref().unwrap_or("—")
+        out.push_str(&basis_and_rationale(
+            d.basis.as_deref(),
+            d.rationale.as_ref(),
+            lang,
         ));
-        if let Some(r) = &d.rationale {
-            out.push_str(&format!(
-                "{}: {}\n",
-                label("理由", "rationale"),
-                r.get(lang)
-            ));
-        }
         return Some(out);
     }
     let i = s.indicator(id)?;
@@ -533,19 +526,33 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         out.push_str(&format!("value: {v}\n"));
     }
     out.push_str(&format!("{}: {:?}\n", label("计分", "scoring"), d.scoring));
-    out.push_str(&format!(
-        "{}: {}\n",
-        label("依据", "basis"),
-        d.basis.as_deref().unwrap_or("—")
+    out.push_str(&basis_and_rationale(
+        d.basis.as_deref(),
+        d.rationale.as_ref(),
+        lang,
     ));
-    if let Some(r) = &d.rationale {
+    Some(out)
+}
+
+fn basis_and_rationale(
+    basis: Option<&str>,
+    rationale: Option<&crate::text::Text>,
+    lang: Lang,
+) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = format!(
+        "{}: {}\n",
+        if zh { "依据" } else { "basis" },
+        basis.unwrap_or("—")
+    );
+    if let Some(r) = rationale {
         out.push_str(&format!(
             "{}: {}\n",
-            label("理由", "rationale"),
+            if zh { "理由" } else { "rationale" },
             r.get(lang)
         ));
     }
-    Some(out)
+    out
 }
 
 fn explain(id: &str, standard: Option<&str>, lang: Lang, dirs: &[PathBuf]) -> Result<i32> {

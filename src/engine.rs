@@ -341,6 +341,16 @@ fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
     }
 }
 
+/// What every evaluation of one run shares.
+struct Run<'a> {
+    standard: &'a Standard,
+    submission: &'a Submission,
+    tailoring: &'a Tailoring,
+    params: JValue,
+    sub: JValue,
+    lang: Lang,
+}
+
 /// Runs every active rule and indicator.
 pub fn evaluate(
     standard: &Standard,
@@ -349,8 +359,14 @@ pub fn evaluate(
     lang: Lang,
 ) -> Evaluation {
     let (records, mut findings, records_read) = prepare(standard, submission);
-    let params = to_value(&tailoring.params);
-    let sub = submission_value(standard, submission, tailoring);
+    let run = Run {
+        standard,
+        submission,
+        tailoring,
+        params: to_value(&tailoring.params),
+        sub: submission_value(standard, submission, tailoring),
+        lang,
+    };
     let mut waiver_uses = Vec::new();
     let mut rules = Vec::with_capacity(standard.rules.len());
     for (ri, rule) in standard.rules.iter().enumerate() {
@@ -360,66 +376,25 @@ pub fn evaluate(
         }
         let mut tally = RuleTally::default();
         for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
-            let ctx = context! { record => rec.jvalue.clone(), params => params.clone(), submission => sub.clone() };
-            if let Some(when) = &rule.when {
-                match eval(when, &ctx) {
-                    Eval::True => {}
-                    Eval::False | Eval::Missing(_) => {
-                        tally.not_applicable += 1;
-                        continue;
-                    }
-                    Eval::Raised(why) => {
-                        record_outcome(
-                            standard,
-                            tailoring,
-                            submission,
-                            ri,
-                            rec,
-                            Outcome::Error,
-                            Some(why),
-                            &mut tally,
-                            &mut findings,
-                            &mut waiver_uses,
-                            &params,
-                            &sub,
-                            lang,
-                        );
-                        continue;
-                    }
-                }
+            match judge(&run, ri, rec) {
+                None => tally.not_applicable += 1,
+                Some((outcome, why)) => run.record(
+                    ri,
+                    rec,
+                    outcome,
+                    why,
+                    &mut tally,
+                    &mut findings,
+                    &mut waiver_uses,
+                ),
             }
-            let (outcome, why) = match eval(&rule.assert, &ctx) {
-                Eval::True => (Outcome::Pass, None),
-                Eval::False => (Outcome::Fail, None),
-                Eval::Missing(why) => (Outcome::Fail, Some(why)),
-                Eval::Raised(why) => (Outcome::Error, Some(why)),
-            };
-            record_outcome(
-                standard,
-                tailoring,
-                submission,
-                ri,
-                rec,
-                outcome,
-                why,
-                &mut tally,
-                &mut findings,
-                &mut waiver_uses,
-                &params,
-                &sub,
-                lang,
-            );
         }
         rules.push(Some(tally));
     }
-    let indicators = standard
-        .indicators
-        .iter()
-        .enumerate()
-        .map(|(ii, _)| {
-            tailoring.indicator_active[ii].then(|| {
-                evaluate_indicator(standard, ii, &records, &params, &sub, lang, &mut findings)
-            })
+    let indicators = (0..standard.indicators.len())
+        .map(|ii| {
+            tailoring.indicator_active[ii]
+                .then(|| evaluate_indicator(&run, ii, &records, &mut findings))
         })
         .collect();
     findings.extend(submission.findings.iter().cloned());
@@ -433,6 +408,26 @@ pub fn evaluate(
         findings,
         waiver_uses,
     }
+}
+
+/// One rule on one record: `None` when the rule does not apply, else the outcome and, for a
+/// failure on missing data or an error, the reason.
+fn judge(run: &Run, ri: usize, rec: &Prepared) -> Option<(Outcome, Option<String>)> {
+    let rule = &run.standard.rules[ri];
+    let ctx = context! { record => rec.jvalue.clone(), params => run.params.clone(), submission => run.sub.clone() };
+    if let Some(when) = &rule.when {
+        match eval(when, &ctx) {
+            Eval::True => {}
+            Eval::False | Eval::Missing(_) => return None,
+            Eval::Raised(why) => return Some((Outcome::Error, Some(why))),
+        }
+    }
+    Some(match eval(&rule.assert, &ctx) {
+        Eval::True => (Outcome::Pass, None),
+        Eval::False => (Outcome::Fail, None),
+        Eval::Missing(why) => (Outcome::Fail, Some(why)),
+        Eval::Raised(why) => (Outcome::Error, Some(why)),
+    })
 }
 
 /// The waiver (index) covering a rule's result on a record, if one is in force.
@@ -453,94 +448,97 @@ fn covering_waiver(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record_outcome(
-    standard: &Standard,
-    tailoring: &Tailoring,
-    submission: &Submission,
-    ri: usize,
-    rec: &Prepared,
-    outcome: Outcome,
-    why: Option<String>,
-    tally: &mut RuleTally,
-    findings: &mut Vec<Finding>,
-    waiver_uses: &mut Vec<WaiverUse>,
-    params: &JValue,
-    sub: &JValue,
-    lang: Lang,
-) {
-    let rule = &standard.rules[ri];
-    if let Some(w) = covering_waiver(tailoring, submission, &rule.def.id, rec.id.as_deref()) {
-        tally.waived += 1;
-        waiver_uses.push(WaiverUse {
-            waiver: w,
+impl Run<'_> {
+    /// Counts an applicable result, applying waivers, and raises the finding of a failure.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        ri: usize,
+        rec: &Prepared,
+        outcome: Outcome,
+        why: Option<String>,
+        tally: &mut RuleTally,
+        findings: &mut Vec<Finding>,
+        waiver_uses: &mut Vec<WaiverUse>,
+    ) {
+        let rule = &self.standard.rules[ri];
+        if let Some(w) = covering_waiver(
+            self.tailoring,
+            self.submission,
+            &rule.def.id,
+            rec.id.as_deref(),
+        ) {
+            tally.waived += 1;
+            waiver_uses.push(WaiverUse {
+                waiver: w,
+                rule: rule.def.id.clone(),
+                record: rec.location(),
+                outcome,
+            });
+            return;
+        }
+        match outcome {
+            Outcome::Pass => {
+                tally.pass += 1;
+                return;
+            }
+            Outcome::Fail => tally.fail += 1,
+            Outcome::Error => tally.error += 1,
+            Outcome::NotApplicable => {
+                tally.not_applicable += 1;
+                return;
+            }
+        }
+        let schema = &self.standard.kinds[&rec.kind];
+        let masked = to_value(&schema.masked(&rec.value));
+        let ctx = context! { record => masked, params => self.params.clone(), submission => self.sub.clone() };
+        let lang = self.lang;
+        let mut message = self
+            .standard
+            .render_message(&rule.def.id, lang, ctx)
+            .unwrap_or_else(|e| {
+                format!(
+                    "{} (message could not be rendered: {})",
+                    rule.def.title.get(lang),
+                    jinja_detail(&e)
+                )
+            });
+        if let Some(why) = why {
+            message = match outcome {
+                Outcome::Error => format!("{message} [error: {why}]"),
+                _ => format!("{message} [{why}]"),
+            };
+        }
+        let field = rule
+            .assert_fields
+            .iter()
+            .find(|f| lookup(&rec.value, f).is_none())
+            .or_else(|| rule.assert_fields.first());
+        findings.push(Finding {
             rule: rule.def.id.clone(),
-            record: rec.location(),
-            outcome,
+            severity: rule.def.severity,
+            status: if outcome == Outcome::Error {
+                FindingStatus::Error
+            } else {
+                FindingStatus::Fail
+            },
+            record: Location {
+                pointer: field.map(|f| pointer(f)),
+                ..rec.location()
+            },
+            message,
         });
-        return;
     }
-    match outcome {
-        Outcome::Pass => {
-            tally.pass += 1;
-            return;
-        }
-        Outcome::Fail => tally.fail += 1,
-        Outcome::Error => tally.error += 1,
-        Outcome::NotApplicable => {
-            tally.not_applicable += 1;
-            return;
-        }
-    }
-    let schema = &standard.kinds[&rec.kind];
-    let masked = to_value(&schema.masked(&rec.value));
-    let ctx = context! { record => masked, params => params.clone(), submission => sub.clone() };
-    let mut message = standard
-        .render_message(&rule.def.id, lang, ctx)
-        .unwrap_or_else(|e| {
-            format!(
-                "{} (message could not be rendered: {})",
-                rule.def.title.get(lang),
-                jinja_detail(&e)
-            )
-        });
-    if let Some(why) = why {
-        message = match outcome {
-            Outcome::Error => format!("{message} [error: {why}]"),
-            _ => format!("{message} [{why}]"),
-        };
-    }
-    let field = rule
-        .assert_fields
-        .iter()
-        .find(|f| lookup(&rec.value, f).is_none())
-        .or_else(|| rule.assert_fields.first());
-    findings.push(Finding {
-        rule: rule.def.id.clone(),
-        severity: rule.def.severity,
-        status: if outcome == Outcome::Error {
-            FindingStatus::Error
-        } else {
-            FindingStatus::Fail
-        },
-        record: Location {
-            pointer: field.map(|f| pointer(f)),
-            ..rec.location()
-        },
-        message,
-    });
 }
 
 fn evaluate_indicator(
-    standard: &Standard,
+    run: &Run,
     ii: usize,
     records: &[Prepared],
-    params: &JValue,
-    sub: &JValue,
-    lang: Lang,
     findings: &mut Vec<Finding>,
 ) -> IndicatorTally {
-    let ind = &standard.indicators[ii];
+    let (params, sub, lang) = (&run.params, &run.sub, run.lang);
+    let ind = &run.standard.indicators[ii];
     let def = &ind.def;
     let mut tally = IndicatorTally::default();
     let mut counted = 0u64;

@@ -97,7 +97,16 @@ pub struct Summary {
     pub total_points: f64,
     pub grade: Option<GradeInfo>,
     pub vetoed_by: Vec<String>,
-    pub findings: BTreeMap<&'static str, usize>,
+    pub findings: SeverityCounts,
+}
+
+/// Findings by severity.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub major: usize,
+    pub minor: usize,
+    pub info: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -384,12 +393,14 @@ pub fn build(
             id: g.id.clone(),
             title: g.title.get(lang).to_string(),
         });
-    let mut by_severity: BTreeMap<&'static str, usize> = ["critical", "major", "minor", "info"]
-        .into_iter()
-        .map(|s| (s, 0))
-        .collect();
+    let mut by_severity = SeverityCounts::default();
     for f in &eval.findings {
-        *by_severity.entry(f.severity.as_str()).or_default() += 1;
+        *match f.severity {
+            Severity::Critical => &mut by_severity.critical,
+            Severity::Major => &mut by_severity.major,
+            Severity::Minor => &mut by_severity.minor,
+            Severity::Info => &mut by_severity.info,
+        } += 1;
     }
     let summary = Summary {
         records: eval.records_read,
