@@ -396,3 +396,37 @@ fn single_record_files_can_be_checked_with_a_named_standard() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--standard"), "{}", r.stderr);
 }
+
+#[test]
+fn a_standards_folder_adds_a_guide_that_extends_a_shipped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pilot.yaml"),
+        "id: pilot\nversion: 0.1.0\ntitle: {zh: 试点, en: Pilot}\nextends: [elderly-care]\nremove: [EC-SAF-02]\n\
+         parameters: {min_training_hours: {default: 40, description: {zh: 培训时数, en: training hours}}}\n",
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let list = run(&["--standards", folder, "standards", "list"]);
+    assert!(list.stdout.contains("pilot"), "{}", list.stdout);
+    let (report, r) = json_report(
+        &fixture("exemplary"),
+        &["--standards", folder, "--standard", "pilot"],
+    );
+    // CM-STF-01 is minor, under the default --fail-on major.
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(report["standard"]["id"], "pilot");
+    assert!(report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["id"] != "EC-SAF-02"));
+    // With 40 training hours required, both exemplary workers now fall short.
+    let training = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "CM-STF-01")
+        .unwrap();
+    assert_eq!(training["fail"], 2);
+}
