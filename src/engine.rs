@@ -280,7 +280,7 @@ fn prepare_one(
             );
         }
     }
-    if let Some(period) = &submission.period {
+    if let Some(period) = &submission.period() {
         if let Some(why) = outside(schema, &value, period) {
             findings.push(builtin_finding(
                 builtin::PERIOD,
@@ -313,7 +313,7 @@ pub fn submission_value(
 ) -> JValue {
     let m = &submission.manifest;
     let period = submission
-        .period
+        .period()
         .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string()}));
     to_value(&serde_json::json!({
         "organisation": m.organisation.clone().unwrap_or(Value::Null),
@@ -441,7 +441,7 @@ fn covering_waiver(
         crate::profile::glob_match(&w.waiver.rule, rule)
             && (w.waiver.records.is_empty()
                 || id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id)))
-            && match (w.expires, submission.period) {
+            && match (w.expires, submission.period()) {
                 (Some(expires), Some(period)) => expires >= period.end,
                 _ => true,
             }

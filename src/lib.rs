@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod expr;
 pub mod finding;
+pub mod manifest;
 pub mod text;
 
 pub use error::{Error, ErrorKind, Result};

@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{builtin, Finding};
+use crate::manifest::problem;
 use crate::records;
+use crate::standard::Severity;
 use crate::standard::Standard;
-use crate::submission::{manifest_finding, Submission, Waiver};
+use crate::submission::{Submission, Waiver};
 use crate::text::Text;
 
 /// A profile file as written.
@@ -159,13 +161,14 @@ impl Tailoring {
                     .push(format!("parameter {key} = {value} ({manifest_name})"));
                 t.params.insert(key.clone(), value.clone());
             } else {
-                t.findings.push(manifest_finding(
+                t.findings.push(problem(
                     &manifest_name,
                     0,
                     0,
                     builtin::MANIFEST,
+                    Severity::Minor,
                     format!(
-                        "parameter '{key}' is not one of the standard's parameters ({})",
+                        "unknown parameter '{key}' is ignored: it is not one of the standard's parameters ({})",
                         standard
                             .parameters
                             .keys()
@@ -182,11 +185,12 @@ impl Tailoring {
                 .iter()
                 .any(|r| glob_match(&w.rule, &r.def.id))
             {
-                t.findings.push(manifest_finding(
+                t.findings.push(problem(
                     &manifest_name,
                     0,
                     0,
                     builtin::MANIFEST,
+                    Severity::Major,
                     format!(
                         "waiver names rule '{}', which the standard does not have",
                         w.rule
@@ -200,10 +204,14 @@ impl Tailoring {
                     source: manifest_name.clone(),
                     expires,
                 }),
-                Err(e) => {
-                    t.findings
-                        .push(manifest_finding(&manifest_name, 0, 0, builtin::MANIFEST, e))
-                }
+                Err(e) => t.findings.push(problem(
+                    &manifest_name,
+                    0,
+                    0,
+                    builtin::MANIFEST,
+                    Severity::Major,
+                    e,
+                )),
             }
         }
         if let Some(lp) = profile {

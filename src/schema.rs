@@ -191,11 +191,17 @@ impl KindSchema {
                 if let Some(s) = v.as_str() {
                     if let Ok(w) = crate::expr::dates::parse(s) {
                         let iso = match (w, with_time) {
-                            (crate::expr::dates::When::Date(d), false) => d.to_string(),
-                            (w @ crate::expr::dates::When::DateTime(..), true) => w.to_iso(),
                             (w, false) => w.date().to_string(),
-                            // A bare date in a date-time field stays as written: the schema says so.
-                            (_, true) => return,
+                            // A bare date in a date-time field is its midnight, Beijing time,
+                            // as `hours_between` reads it.
+                            (crate::expr::dates::When::Date(d), true) => {
+                                crate::expr::dates::When::DateTime(
+                                    d.to_datetime(jiff::civil::Time::midnight()),
+                                    crate::expr::dates::local_offset(),
+                                )
+                                .to_iso()
+                            }
+                            (w, true) => w.to_iso(),
                         };
                         *v = Value::String(iso);
                     }
@@ -413,6 +419,9 @@ mod tests {
         s.normalise_dates(&mut r);
         assert_eq!(r["intake"]["date"], "2025-03-05");
         assert_eq!(r["sessions"][0]["at"], "2025-03-06T09:30:00+08:00");
+        let mut bare = json!({"sessions": [{"at": "2025/3/7"}]});
+        s.normalise_dates(&mut bare);
+        assert_eq!(bare["sessions"][0]["at"], "2025-03-07T00:00:00+08:00");
         let v = s.violations(&r);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].pointer, "/client/phone");

@@ -1,70 +1,17 @@
 //! A submission: the manifest (`submission.yaml`) and the record files found beside it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
 use crate::error::{Error, ErrorKind, Result};
-use crate::finding::{builtin, Finding, FindingStatus, Location};
+use crate::finding::{builtin, Finding};
+use crate::manifest::problem;
 use crate::records::{self, FileRead, Format};
 use crate::standard::Severity;
 
 /// The manifest's file names, in the order they are looked for.
 pub const MANIFEST_NAMES: &[&str] = &["submission.yaml", "submission.yml"];
 
-/// A waiver as written in a manifest or profile.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Waiver {
-    /// A rule id (glob patterns allowed).
-    pub rule: String,
-    /// The record ids it covers; none listed means every record.
-    #[serde(default)]
-    pub records: Vec<String>,
-    pub reason: String,
-    pub approved_by: String,
-    #[serde(default)]
-    pub expires: Option<String>,
-}
-
-/// The period a submission covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    pub start: Date,
-    pub end: Date,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPeriod {
-    pub start: Option<String>,
-    pub end: Option<String>,
-}
-
-/// `submission.yaml` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    #[serde(default)]
-    pub organisation: Option<Value>,
-    #[serde(default)]
-    pub contract: Option<Value>,
-    #[serde(default)]
-    pub standard: Option<String>,
-    #[serde(default)]
-    pub profile: Option<String>,
-    #[serde(default)]
-    pub period: Option<RawPeriod>,
-    #[serde(default)]
-    pub calendar: Option<String>,
-    #[serde(default)]
-    pub parameters: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub waivers: Vec<Waiver>,
-}
+pub use crate::manifest::{Manifest, Period, Waiver};
 
 /// What was found at the paths given: the manifest, the record files read, and the findings
 /// about the manifest itself.
@@ -75,30 +22,8 @@ pub struct Submission {
     pub manifest: Manifest,
     /// The manifest file as shown in reports, with its SHA-256.
     pub manifest_file: Option<(String, String)>,
-    pub period: Option<Period>,
     pub files: Vec<FileRead>,
     pub findings: Vec<Finding>,
-}
-
-pub(crate) fn manifest_finding(
-    file: &str,
-    line: u64,
-    column: u64,
-    rule: &str,
-    message: String,
-) -> Finding {
-    Finding {
-        rule: rule.to_string(),
-        severity: Severity::Major,
-        status: FindingStatus::Fail,
-        record: Location {
-            file: Some(file.to_string()),
-            line: (line > 0).then_some(line),
-            column: (column > 0).then_some(column),
-            ..Location::default()
-        },
-        message,
-    }
 }
 
 fn shown(path: &Path) -> String {
@@ -136,7 +61,6 @@ impl Submission {
             root: root.clone(),
             manifest: Manifest::default(),
             manifest_file: None,
-            period: None,
             files: Vec::new(),
             findings: Vec::new(),
         };
@@ -161,11 +85,12 @@ impl Submission {
                         skip.push(root.join(profile));
                     }
                 }
-                None => sub.findings.push(manifest_finding(
+                None => sub.findings.push(problem(
                     "submission.yaml",
                     0,
                     0,
                     builtin::MANIFEST,
+                    Severity::Major,
                     format!(
                         "the submission folder {} has no submission.yaml manifest",
                         root.display()
@@ -187,11 +112,12 @@ impl Submission {
                         Ok(e) => e,
                         Err(e) => {
                             let at = e.path().map(shown).unwrap_or_else(|| shown(path));
-                            sub.findings.push(manifest_finding(
+                            sub.findings.push(problem(
                                 &at,
                                 0,
                                 0,
                                 builtin::PARSE,
+                                Severity::Major,
                                 format!("cannot read: {e}"),
                             ));
                             continue;
@@ -207,11 +133,12 @@ impl Submission {
             } else if path.is_file() {
                 found.push((path.clone(), shown(path)));
             } else {
-                sub.findings.push(manifest_finding(
+                sub.findings.push(problem(
                     &shown(path),
                     0,
                     0,
                     builtin::PARSE,
+                    Severity::Major,
                     "no such file or folder".to_string(),
                 ));
             }
@@ -230,62 +157,29 @@ impl Submission {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                self.findings.push(manifest_finding(
+                let message = format!("cannot read the manifest: {e}");
+                self.findings.push(problem(
                     name,
                     0,
                     0,
                     builtin::PARSE,
-                    format!("cannot read the manifest: {e}"),
+                    Severity::Major,
+                    message,
                 ));
                 return;
             }
         };
         self.manifest_file = Some((name.to_string(), records::sha256(&bytes)));
         let text = String::from_utf8_lossy(&bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        match serde_saphyr::from_str_with_options::<Manifest>(text, records::yaml_options()) {
-            Ok(m) => self.manifest = m,
-            Err(e) => {
-                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                self.findings.push(manifest_finding(
-                    name,
-                    line,
-                    column,
-                    builtin::PARSE,
-                    format!("the manifest cannot be read: {}", e.without_snippet()),
-                ));
-                return;
-            }
-        }
-        if let Some(raw) = &self.manifest.period {
-            let read = |v: &Option<String>, which: &str| -> std::result::Result<Date, String> {
-                let text = v
-                    .as_deref()
-                    .ok_or_else(|| format!("period.{which} is missing"))?;
-                crate::expr::dates::parse(text)
-                    .map(|w| w.date())
-                    .map_err(|e| format!("period.{which}: {e}"))
-            };
-            match (read(&raw.start, "start"), read(&raw.end, "end")) {
-                (Ok(start), Ok(end)) if start <= end => self.period = Some(Period { start, end }),
-                (Ok(start), Ok(end)) => self.findings.push(manifest_finding(
-                    name,
-                    0,
-                    0,
-                    builtin::MANIFEST,
-                    format!("the period ends ({end}) before it starts ({start})"),
-                )),
-                (Err(e), _) | (_, Err(e)) => {
-                    self.findings
-                        .push(manifest_finding(name, 0, 0, builtin::MANIFEST, e))
-                }
-            }
-        } else {
-            self.findings.push(manifest_finding(
-                name, 0, 0, builtin::MANIFEST,
-                "the manifest gives no period: records cannot be checked against it, and rules have no 'today'".to_string(),
-            ));
-        }
+        let (manifest, findings) =
+            Manifest::parse(text.strip_prefix('\u{feff}').unwrap_or(&text), name);
+        self.manifest = manifest;
+        self.findings.extend(findings);
+    }
+
+    /// The period the manifest gives, when it gives a valid one.
+    pub fn period(&self) -> Option<Period> {
+        self.manifest.period
     }
 
     /// The manifest's file name as shown, for findings about it.

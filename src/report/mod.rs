@@ -533,7 +533,7 @@ fn submission_info(submission: &Submission) -> SubmissionInfo {
             .contract
             .clone()
             .unwrap_or_else(|| Value::Object(Default::default())),
-        period: submission.period.map(|p| PeriodInfo {
+        period: submission.period().map(|p| PeriodInfo {
             start: p.start.to_string(),
             end: p.end.to_string(),
         }),
@@ -561,7 +561,7 @@ fn waiver_info(
             approved_by: w.waiver.approved_by.clone(),
             expires: w.expires.map(|d| d.to_string()),
             source: w.source.clone(),
-            expired: matches!((w.expires, submission.period), (Some(e), Some(p)) if e < p.end),
+            expired: matches!((w.expires, submission.period()), (Some(e), Some(p)) if e < p.end),
             applied: eval
                 .waiver_uses
                 .iter()
