@@ -133,14 +133,8 @@ impl Submission {
             } else if path.is_file() {
                 found.push((path.clone(), shown(path)));
             } else {
-                sub.findings.push(problem(
-                    &shown(path),
-                    0,
-                    0,
-                    builtin::PARSE,
-                    Severity::Major,
-                    "no such file or folder".to_string(),
-                ));
+                return Err(Error::new(ErrorKind::InvalidInput, "no such file or folder")
+                    .with_file(path.display().to_string()));
             }
         }
         found.sort_by(|a, b| a.1.cmp(&b.1));

@@ -286,6 +286,9 @@ fn unknown_standards_and_bad_arguments_exit_2() {
         2
     );
     assert_eq!(run(&["frobnicate"]).code, 2);
+    let r = run(&["check", "no/such/submission", "--standard", "elderly-care"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no/such/submission"), "{}", r.stderr);
 }
 
 #[test]
