@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use minijinja::{context, Value as JValue};
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::expr::{self, to_value};
@@ -367,29 +368,36 @@ pub fn evaluate(
         sub: submission_value(standard, submission, tailoring),
         lang,
     };
+    // Rules are independent of each other: evaluate them in parallel, then merge in rule order.
+    let per_rule: Vec<Option<(RuleTally, Vec<Finding>, Vec<WaiverUse>)>> =
+        (0..standard.rules.len())
+            .into_par_iter()
+            .map(|ri| {
+                if !tailoring.rule_active[ri] {
+                    return None;
+                }
+                let rule = &standard.rules[ri];
+                let mut tally = RuleTally::default();
+                let (mut found, mut uses) = (Vec::new(), Vec::new());
+                for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
+                    match judge(&run, ri, rec) {
+                        None => tally.not_applicable += 1,
+                        Some((outcome, why)) => {
+                            run.record(ri, rec, outcome, why, &mut tally, &mut found, &mut uses)
+                        }
+                    }
+                }
+                Some((tally, found, uses))
+            })
+            .collect();
     let mut waiver_uses = Vec::new();
     let mut rules = Vec::with_capacity(standard.rules.len());
-    for (ri, rule) in standard.rules.iter().enumerate() {
-        if !tailoring.rule_active[ri] {
-            rules.push(None);
-            continue;
-        }
-        let mut tally = RuleTally::default();
-        for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
-            match judge(&run, ri, rec) {
-                None => tally.not_applicable += 1,
-                Some((outcome, why)) => run.record(
-                    ri,
-                    rec,
-                    outcome,
-                    why,
-                    &mut tally,
-                    &mut findings,
-                    &mut waiver_uses,
-                ),
-            }
-        }
-        rules.push(Some(tally));
+    for result in per_rule {
+        rules.push(result.map(|(tally, found, uses)| {
+            findings.extend(found);
+            waiver_uses.extend(uses);
+            tally
+        }));
     }
     let indicators = (0..standard.indicators.len())
         .map(|ii| {

@@ -133,8 +133,10 @@ impl Submission {
             } else if path.is_file() {
                 found.push((path.clone(), shown(path)));
             } else {
-                return Err(Error::new(ErrorKind::InvalidInput, "no such file or folder")
-                    .with_file(path.display().to_string()));
+                return Err(
+                    Error::new(ErrorKind::InvalidInput, "no such file or folder")
+                        .with_file(path.display().to_string()),
+                );
             }
         }
         found.sort_by(|a, b| a.1.cmp(&b.1));
