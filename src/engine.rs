@@ -110,16 +110,6 @@ pub struct Evaluation {
     pub waiver_uses: Vec<WaiverUse>,
 }
 
-fn builtin_finding(rule: &str, severity: Severity, location: Location, message: String) -> Finding {
-    Finding {
-        rule: rule.to_string(),
-        severity,
-        status: FindingStatus::Fail,
-        record: location,
-        message,
-    }
-}
-
 /// The kind a record's file or folder names stand for, nearest first.
 fn kind_from_path(standard: &Standard, file: &str) -> Option<String> {
     let mut parts: Vec<&str> = file.split('/').collect();
@@ -179,7 +169,7 @@ pub fn prepare(
     let mut read = 0;
     for file in &submission.files {
         for e in &file.errors {
-            findings.push(builtin_finding(
+            findings.push(Finding::builtin(
                 builtin::PARSE,
                 Severity::Major,
                 Location {
@@ -220,7 +210,7 @@ fn prepare_one(
     let kind = match &record.kind {
         Some(k) if standard.kinds.contains_key(k) => k.clone(),
         Some(k) => {
-            findings.push(builtin_finding(
+            findings.push(Finding::builtin(
                 builtin::UNKNOWN_KIND,
                 Severity::Major,
                 location,
@@ -240,7 +230,7 @@ fn prepare_one(
         None => match kind_from_path(standard, &record.file) {
             Some(k) => k,
             None => {
-                findings.push(builtin_finding(builtin::UNKNOWN_KIND, Severity::Major, location,
+                findings.push(Finding::builtin(builtin::UNKNOWN_KIND, Severity::Major, location,
                     "the record has no kind field, and neither its file nor its folder names a kind (cases/, requests.jsonl, …)".to_string()));
                 return None;
             }
@@ -252,7 +242,7 @@ fn prepare_one(
     schema.normalise_dates(&mut value);
     if !schema.is_valid(&value) {
         for v in schema.violations(&value) {
-            findings.push(builtin_finding(
+            findings.push(Finding::builtin(
                 builtin::SCHEMA,
                 Severity::Major,
                 Location {
@@ -265,7 +255,7 @@ fn prepare_one(
     }
     if let Some(id) = &id {
         if let Some((file, line)) = seen.get(&(kind.clone(), id.clone())) {
-            findings.push(builtin_finding(
+            findings.push(Finding::builtin(
                 builtin::DUPLICATE_ID,
                 Severity::Major,
                 Location {
@@ -283,7 +273,7 @@ fn prepare_one(
     }
     if let Some(period) = &submission.period() {
         if let Some(why) = outside(schema, &value, period) {
-            findings.push(builtin_finding(
+            findings.push(Finding::builtin(
                 builtin::PERIOD,
                 Severity::Minor,
                 location,
@@ -342,6 +332,14 @@ fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
     }
 }
 
+/// What evaluating one rule over the records gives.
+#[derive(Default)]
+struct RuleResults {
+    tally: RuleTally,
+    findings: Vec<Finding>,
+    waiver_uses: Vec<WaiverUse>,
+}
+
 /// What every evaluation of one run shares.
 struct Run<'a> {
     standard: &'a Standard,
@@ -369,34 +367,30 @@ pub fn evaluate(
         lang,
     };
     // Rules are independent of each other: evaluate them in parallel, then merge in rule order.
-    let per_rule: Vec<Option<(RuleTally, Vec<Finding>, Vec<WaiverUse>)>> =
-        (0..standard.rules.len())
-            .into_par_iter()
-            .map(|ri| {
-                if !tailoring.rule_active[ri] {
-                    return None;
+    let per_rule: Vec<Option<RuleResults>> = (0..standard.rules.len())
+        .into_par_iter()
+        .map(|ri| {
+            if !tailoring.rule_active[ri] {
+                return None;
+            }
+            let rule = &standard.rules[ri];
+            let mut out = RuleResults::default();
+            for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
+                match judge(&run, ri, rec) {
+                    None => out.tally.not_applicable += 1,
+                    Some((outcome, why)) => run.record(ri, rec, outcome, why, &mut out),
                 }
-                let rule = &standard.rules[ri];
-                let mut tally = RuleTally::default();
-                let (mut found, mut uses) = (Vec::new(), Vec::new());
-                for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
-                    match judge(&run, ri, rec) {
-                        None => tally.not_applicable += 1,
-                        Some((outcome, why)) => {
-                            run.record(ri, rec, outcome, why, &mut tally, &mut found, &mut uses)
-                        }
-                    }
-                }
-                Some((tally, found, uses))
-            })
-            .collect();
+            }
+            Some(out)
+        })
+        .collect();
     let mut waiver_uses = Vec::new();
     let mut rules = Vec::with_capacity(standard.rules.len());
     for result in per_rule {
-        rules.push(result.map(|(tally, found, uses)| {
-            findings.extend(found);
-            waiver_uses.extend(uses);
-            tally
+        rules.push(result.map(|out| {
+            findings.extend(out.findings);
+            waiver_uses.extend(out.waiver_uses);
+            out.tally
         }));
     }
     let indicators = (0..standard.indicators.len())
@@ -458,16 +452,13 @@ fn covering_waiver(
 
 impl Run<'_> {
     /// Counts an applicable result, applying waivers, and raises the finding of a failure.
-    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         ri: usize,
         rec: &Prepared,
         outcome: Outcome,
         why: Option<String>,
-        tally: &mut RuleTally,
-        findings: &mut Vec<Finding>,
-        waiver_uses: &mut Vec<WaiverUse>,
+        out: &mut RuleResults,
     ) {
         let rule = &self.standard.rules[ri];
         if let Some(w) = covering_waiver(
@@ -476,8 +467,8 @@ impl Run<'_> {
             &rule.def.id,
             rec.id.as_deref(),
         ) {
-            tally.waived += 1;
-            waiver_uses.push(WaiverUse {
+            out.tally.waived += 1;
+            out.waiver_uses.push(WaiverUse {
                 waiver: w,
                 rule: rule.def.id.clone(),
                 record: rec.location(),
@@ -487,13 +478,13 @@ impl Run<'_> {
         }
         match outcome {
             Outcome::Pass => {
-                tally.pass += 1;
+                out.tally.pass += 1;
                 return;
             }
-            Outcome::Fail => tally.fail += 1,
-            Outcome::Error => tally.error += 1,
+            Outcome::Fail => out.tally.fail += 1,
+            Outcome::Error => out.tally.error += 1,
             Outcome::NotApplicable => {
-                tally.not_applicable += 1;
+                out.tally.not_applicable += 1;
                 return;
             }
         }
@@ -522,7 +513,7 @@ impl Run<'_> {
             .iter()
             .find(|f| lookup(&rec.value, f).is_none())
             .or_else(|| rule.assert_fields.first());
-        findings.push(Finding {
+        out.findings.push(Finding {
             rule: rule.def.id.clone(),
             severity: rule.def.severity,
             status: if outcome == Outcome::Error {

@@ -51,6 +51,19 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A failure found by yardstick itself (a built-in finding).
+    pub fn builtin(rule: &str, severity: Severity, record: Location, message: String) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            status: FindingStatus::Fail,
+            record,
+            message,
+        }
+    }
+}
+
 /// The order findings are reported in: by rule, then file, line, record, pointer and message.
 pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     a.rule

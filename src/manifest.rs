@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use crate::finding::{builtin, Finding, FindingStatus, Location};
+use crate::finding::{builtin, Finding, Location};
 use crate::records;
 use crate::standard::Severity;
 
@@ -57,18 +57,13 @@ pub(crate) fn problem(
     severity: Severity,
     message: String,
 ) -> Finding {
-    Finding {
-        rule: rule.to_string(),
-        severity,
-        status: FindingStatus::Fail,
-        record: Location {
-            file: Some(file.to_string()),
-            line: (line > 0).then_some(line),
-            column: (column > 0).then_some(column),
-            ..Location::default()
-        },
-        message,
-    }
+    let at = Location {
+        file: Some(file.to_string()),
+        line: (line > 0).then_some(line),
+        column: (column > 0).then_some(column),
+        ..Location::default()
+    };
+    Finding::builtin(rule, severity, at, message)
 }
 
 fn describe(v: &Value) -> &'static str {
