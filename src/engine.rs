@@ -488,26 +488,36 @@ impl Run<'_> {
                 return;
             }
         }
-        let schema = &self.standard.kinds[&rec.kind];
-        let masked = to_value(&schema.masked(&rec.value));
-        let ctx = context! { record => masked, params => self.params.clone(), submission => self.sub.clone() };
         let lang = self.lang;
-        let mut message = self
-            .standard
-            .render_message(&rule.def.id, lang, ctx)
-            .unwrap_or_else(|e| {
-                format!(
-                    "{} (message could not be rendered: {})",
-                    rule.def.title.get(lang),
-                    jinja_detail(&e)
-                )
-            });
-        if let Some(why) = why {
-            message = match outcome {
-                Outcome::Error => format!("{message} [error: {why}]"),
-                _ => format!("{message} [{why}]"),
-            };
-        }
+        let message = match (outcome, why) {
+            // The rule could not be judged: say why, not what a failure would mean.
+            (Outcome::Error, Some(why)) => match lang {
+                Lang::Zh => format!("{}：无法判定：{why}", rule.def.title.get(lang)),
+                Lang::En => format!(
+                    "{}: could not be evaluated: {why}",
+                    rule.def.title.get(lang)
+                ),
+            },
+            (_, why) => {
+                let schema = &self.standard.kinds[&rec.kind];
+                let masked = to_value(&schema.masked(&rec.value));
+                let ctx = context! { record => masked, params => self.params.clone(), submission => self.sub.clone() };
+                let message = self
+                    .standard
+                    .render_message(&rule.def.id, lang, ctx)
+                    .unwrap_or_else(|e| {
+                        format!(
+                            "{} (message could not be rendered: {})",
+                            rule.def.title.get(lang),
+                            jinja_detail(&e)
+                        )
+                    });
+                match why {
+                    Some(why) => format!("{message} [{why}]"),
+                    None => message,
+                }
+            }
+        };
         let field = rule
             .assert_fields
             .iter()
