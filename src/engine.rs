@@ -610,9 +610,12 @@ fn evaluate_indicator(
         }
     }
     let n = counted as f64;
+    // With no record of its kind at all the indicator has nothing to apply to; a count or sum
+    // over records of the kind that `where` leaves out is 0.
+    let any = records.iter().any(|r| r.kind == def.applies_to);
     (tally.numerator, tally.denominator, tally.value) = match def.measure {
-        Measure::Count => (n, None, Some(n)),
-        Measure::Sum => (sum, None, Some(sum)),
+        Measure::Count => (n, None, any.then_some(n)),
+        Measure::Sum => (sum, None, any.then_some(sum)),
         Measure::Rate => (sum, Some(n), (counted > 0).then(|| sum / n)),
         Measure::Mean => (sum, Some(n), (counted > 0).then(|| sum / n)),
     };

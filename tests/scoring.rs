@@ -297,3 +297,34 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+#[test]
+fn a_count_over_records_that_where_leaves_out_is_zero_and_over_no_record_of_the_kind_not_applicable() {
+    let dir = tempfile::tempdir().unwrap();
+    let standard = r#"
+id: spec-test
+version: 0.1.0
+title: Counts
+grades: [{id: a, min: 50, title: A}, {id: c, min: 0, title: C}]
+sections:
+  - id: s
+    title: S
+    indicators:
+      - {id: T-IND-01, title: drills, applies_to: activity, measure: count, where: "record.type == 'drill'", target: 2, points: 4}
+      - {id: T-IND-02, title: hours, applies_to: activity, measure: sum, where: "record.type == 'drill'", value: record.hours, target: 2, points: 4, scoring: proportional}
+      - {id: T-IND-03, title: groups, applies_to: group, measure: count, target: 1, points: 4}
+    rules:
+      - {id: T-R-01, title: any, applies_to: activity, assert: "true", message: m, severity: info, points: 2}
+"#;
+    write(dir.path(), "std/spec-test.yaml", standard);
+    write(dir.path(), "sub/submission.yaml", "period: {start: 2025-01-01, end: 2025-12-31}\n");
+    write(dir.path(), "sub/activities.yaml", "- {id: a1, date: 2025-02-01, type: festival, hours: 3}\n");
+    let (r, _) = run(dir.path());
+    close(&indicator(&r, "T-IND-01")["value"], 0.0);
+    assert_eq!(indicator(&r, "T-IND-01")["status"], "fail");
+    close(&indicator(&r, "T-IND-02")["value"], 0.0);
+    assert_eq!(indicator(&r, "T-IND-03")["status"], "not_applicable");
+    // earned 2 (the rule) of possible 2 + 4 + 4: the group count is left out.
+    close(&r["summary"]["possible"], 10.0);
+    close(&r["summary"]["score"], 20.0);
+}
