@@ -25,7 +25,7 @@ sections:
   - id: s1
     title: S1
     rules:
-      - {id: T-A-01, title: ratio, applies_to: item, assert: "record.days is defined and record.days <= params.limit",
+      - {id: T-A-01, title: ratio, applies_to: item, assert: "record.days <= params.limit",
          message: "days {{ record.days }} over {{ params.limit }}", severity: major, points: 10}
       - {id: T-A-02, title: all, applies_to: item, assert: "record.ok == true", message: not ok,
          severity: minor, points: 6, scoring: all}
@@ -131,7 +131,8 @@ fn every_scoring_method_matches_the_hand_computed_numbers() {
     let (r, code) = run(dir.path());
     assert_eq!(code, 1, "T-A-01 fails with severity major");
 
-    // ratio: c1, c3 pass; c2 waived (counts as passed); c4, c5 fail → 10 × 3/5.
+    // ratio: c1, c3 pass; c2 waived (counts as passed); c4 fails, and so does c5, which has no
+    // days at all (a comparison with missing data is unknown, never true) → 10 × 3/5.
     let a1 = rule(&r, "T-A-01");
     assert_eq!(
         (
@@ -299,7 +300,8 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
 }
 
 #[test]
-fn a_count_over_records_that_where_leaves_out_is_zero_and_over_no_record_of_the_kind_not_applicable() {
+fn a_count_over_records_that_where_leaves_out_is_zero_and_over_no_record_of_the_kind_not_applicable(
+) {
     let dir = tempfile::tempdir().unwrap();
     let standard = r#"
 id: spec-test
@@ -317,8 +319,16 @@ sections:
       - {id: T-R-01, title: any, applies_to: activity, assert: "true", message: m, severity: info, points: 2}
 "#;
     write(dir.path(), "std/spec-test.yaml", standard);
-    write(dir.path(), "sub/submission.yaml", "period: {start: 2025-01-01, end: 2025-12-31}\n");
-    write(dir.path(), "sub/activities.yaml", "- {id: a1, date: 2025-02-01, type: festival, hours: 3}\n");
+    write(
+        dir.path(),
+        "sub/submission.yaml",
+        "period: {start: 2025-01-01, end: 2025-12-31}\n",
+    );
+    write(
+        dir.path(),
+        "sub/activities.yaml",
+        "- {id: a1, date: 2025-02-01, type: festival, hours: 3}\n",
+    );
     let (r, _) = run(dir.path());
     close(&indicator(&r, "T-IND-01")["value"], 0.0);
     assert_eq!(indicator(&r, "T-IND-01")["status"], "fail");

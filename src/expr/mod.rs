@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod checksum;
 pub mod dates;
+pub mod guard;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -48,6 +49,7 @@ pub fn new_environment() -> Environment<'static> {
 
 /// Registers the helper functions on an environment.
 pub fn add_helpers(env: &mut Environment<'_>) {
+    env.add_function(guard::HELPER, guard::compare);
     env.add_function("date", date);
     env.add_function("days_between", days_between);
     env.add_function("hours_between", hours_between);

@@ -30,29 +30,6 @@ fn bilingual(text: &Text) -> bool {
     text.is_bilingual()
 }
 
-/// The record fields an expression compares as the smaller side (`record.x <= 5`,
-/// `5 > record.x`) without ever testing that they are defined: a missing field sorts below
-/// everything in MiniJinja, so such a comparison passes when the data is absent.
-pub fn unguarded_comparisons(expression: &str) -> Vec<String> {
-    let smaller = Regex::new(r"record\.([A-Za-z_][\w.]*)\s*<").expect("valid pattern");
-    let larger = Regex::new(r">=?\s*record\.([A-Za-z_][\w.]*)").expect("valid pattern");
-    let mut out: Vec<String> = smaller
-        .captures_iter(expression)
-        .chain(larger.captures_iter(expression))
-        .map(|c| c[1].trim_end_matches('.').to_string())
-        .filter(|path| {
-            let guarded = format!("record.{path} is defined");
-            let guarded_parent = path.rsplit_once('.').is_some_and(|(parent, _)| {
-                expression.contains(&format!("record.{parent} is defined"))
-            });
-            !expression.contains(&guarded) && !guarded_parent
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// The warnings for a loaded standard.
 pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
@@ -107,11 +84,6 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                     }
                 }
             }
-        }
-        for path in unguarded_comparisons(&d.assert) {
-            items.push(at(format!(
-                "assert compares record.{path} without checking it is defined; a missing value compares as smaller than anything, so write 'record.{path} is defined and ...'"
-            )));
         }
         if d.veto && d.severity != super::Severity::Critical {
             items.push(at("a veto rule should be critical".into()));
@@ -196,25 +168,4 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     }
     out.sort();
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unguarded_comparisons;
-
-    #[test]
-    fn finds_comparisons_that_a_missing_field_would_pass() {
-        assert_eq!(
-            unguarded_comparisons("record.days <= params.limit"),
-            vec!["days"]
-        );
-        assert_eq!(
-            unguarded_comparisons("params.limit >= record.a.b"),
-            vec!["a.b"]
-        );
-        assert!(unguarded_comparisons("record.days is defined and record.days <= 7").is_empty());
-        assert!(unguarded_comparisons("record.a is defined and record.a.b < 3").is_empty());
-        assert!(unguarded_comparisons("record.days >= 3").is_empty());
-        assert!(unguarded_comparisons("days_between(record.a, record.b) <= 3").is_empty());
-    }
 }

@@ -341,7 +341,17 @@ impl Builder<'_> {
             })?;
         let names = compiled.undeclared_variables(true);
         let fields = self.check_names(loc, id, what, names, allow_record)?;
-        Ok((compiled, fields))
+        // Evaluate the form whose ordering comparisons treat missing data as unknown.
+        let guarded = expr::guard::guard(source)
+            .and_then(|text| expr::environment().compile_expression_owned(text).ok())
+            .ok_or_else(|| {
+                loc.error(
+                    ErrorKind::InvalidStandard,
+                    id,
+                    format!("{what} could not be prepared for evaluation"),
+                )
+            })?;
+        Ok((guarded, fields))
     }
 
     fn check_names<T>(
