@@ -420,26 +420,24 @@ pub fn show(s: &Standard, lang: Lang) -> String {
         for n in nodes {
             let pad = "  ".repeat(depth + 1);
             out.push_str(&format!("{pad}[{}] {}\n", n.id, n.title.get(lang)));
-            for &i in &n.rules {
+            let rules = n.rules.iter().map(|&i| {
                 let r = &s.rules[i].def;
-                out.push_str(&format!(
-                    "{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n",
-                    r.id,
+                (
+                    &r.id,
                     r.severity.as_str(),
                     r.points,
-                    r.title.get(lang),
-                    r.applies_to
-                ));
-            }
-            for &i in &n.indicators {
+                    &r.title,
+                    &r.applies_to,
+                )
+            });
+            let indicators = n.indicators.iter().map(|&i| {
                 let d = &s.indicators[i].def;
+                (&d.id, d.measure.as_str(), d.points, &d.title, &d.applies_to)
+            });
+            for (id, kind, points, title, applies_to) in rules.chain(indicators) {
                 out.push_str(&format!(
-                    "{pad}  {:<10} {:<8} {:>5} pts  {} ({})\n",
-                    d.id,
-                    d.measure.as_str(),
-                    d.points,
-                    d.title.get(lang),
-                    d.applies_to
+                    "{pad}  {id:<10} {kind:<8} {points:>5} pts  {} ({applies_to})\n",
+                    title.get(lang)
                 ));
             }
             walk(s, &n.sections, depth + 1, lang, out);

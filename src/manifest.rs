@@ -66,17 +66,6 @@ pub(crate) fn problem(
     Finding::builtin(rule, severity, at, message)
 }
 
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
 impl Manifest {
     /// Reads a manifest's text; the findings say what could not be used and where.
     pub fn parse(text: &str, name: &str) -> (Manifest, Vec<Finding>) {
@@ -117,7 +106,7 @@ impl Manifest {
                     None => bad(
                         line,
                         Severity::Major,
-                        format!("{key} must be a string, not {}", describe(&value)),
+                        format!("{key} must be a string, not {}", records::kind_name(&value)),
                     ),
                 },
                 "period" => match read_period(&value) {
@@ -129,7 +118,10 @@ impl Manifest {
                     other => bad(
                         line,
                         Severity::Major,
-                        format!("parameters must be a mapping, not {}", describe(&other)),
+                        format!(
+                            "parameters must be a mapping, not {}",
+                            records::kind_name(&other)
+                        ),
                     ),
                 },
                 "waivers" => match value {
@@ -148,7 +140,7 @@ impl Manifest {
                     other => bad(
                         line,
                         Severity::Major,
-                        format!("waivers must be a list, not {}", describe(&other)),
+                        format!("waivers must be a list, not {}", records::kind_name(&other)),
                     ),
                 },
                 other => bad(
@@ -192,9 +184,12 @@ fn read_period(value: &Value) -> Result<Period, String> {
         let v = value
             .get(which)
             .ok_or_else(|| format!("period.{which} is missing"))?;
-        let text = v
-            .as_str()
-            .ok_or_else(|| format!("period.{which} must be a date, not {}", describe(v)))?;
+        let text = v.as_str().ok_or_else(|| {
+            format!(
+                "period.{which} must be a date, not {}",
+                records::kind_name(v)
+            )
+        })?;
         crate::expr::dates::parse(text)
             .map(|w| w.date())
             .map_err(|e| format!("period.{which}: {e}"))
@@ -202,7 +197,7 @@ fn read_period(value: &Value) -> Result<Period, String> {
     if !value.is_object() {
         return Err(format!(
             "period must be a mapping with start and end, not {}",
-            describe(value)
+            records::kind_name(value)
         ));
     }
     let (start, end) = (read("start")?, read("end")?);

@@ -167,7 +167,8 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     read
 }
 
-fn kind_name(v: &Value) -> &'static str {
+/// What kind of value this is, in words, for messages.
+pub(crate) fn kind_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
