@@ -433,3 +433,64 @@ fn a_standards_folder_adds_a_guide_that_extends_a_shipped_one() {
         .unwrap();
     assert_eq!(training["fail"], 2);
 }
+
+#[test]
+fn hostile_files_become_findings_and_never_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path();
+    std::fs::write(
+        sub.join("submission.yaml"),
+        "standard: elderly-care\nperiod: {start: 2025-01-01, end: 2025-12-31}\n",
+    )
+    .unwrap();
+    std::fs::create_dir(sub.join("cases")).unwrap();
+    let deep = "[".repeat(5000);
+    let files: &[(&str, &[u8])] = &[
+        ("cases/empty.yaml", b""),
+        ("cases/scalar.yaml", b"just a sentence\n"),
+        ("cases/list-of-numbers.yaml", b"- 1\n- 2\n"),
+        ("cases/binary.yaml", &[0xff, 0xfe, 0x00, 0x41, 0x80]),
+        ("cases/aliases.yaml", b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f]\n"),
+        ("cases/deep.json", deep.as_bytes()),
+        ("cases/tab.yaml", b"id: t\n\tbad: indent\n"),
+        ("cases/ok.yaml", b"id: ok-1\nworker: {id: s}\nclient: {id: c}\nintake: {date: 2025-03-03, consent: true}\n"),
+        ("requests.jsonl", b"{\"id\": \"r1\", \"received_at\": \"2025-03-01 09:00\", \"status\": \"open\"}\nnot json\n\n"),
+        ("notes.txt", b"ignored"),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(sub.join(name), bytes).unwrap();
+    }
+    let (report, r) = json_report(sub.to_str().unwrap(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_valid_report(&report);
+    let parse_files: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "YS-PARSE")
+        .map(|f| f["record"]["file"].as_str().unwrap())
+        .collect();
+    for name in [
+        "cases/scalar.yaml",
+        "cases/list-of-numbers.yaml",
+        "cases/binary.yaml",
+        "cases/aliases.yaml",
+        "cases/deep.json",
+        "cases/tab.yaml",
+        "requests.jsonl",
+    ] {
+        assert!(
+            parse_files.contains(&name),
+            "{name} not reported: {parse_files:?}"
+        );
+    }
+    // The good case and the good request line were still read and scored.
+    assert_eq!(report["summary"]["records"], 2);
+    let consent = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "CM-INT-01")
+        .unwrap();
+    assert_eq!(consent["pass"], 1);
+}
