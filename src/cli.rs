@@ -175,8 +175,16 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("yardstick: {e}");
+            print_snippet(&e);
             2
         }
+    }
+}
+
+/// The line an error points at, marked, on standard error.
+fn print_snippet(e: &Error) {
+    if let Some(snippet) = e.snippet() {
+        eprintln!("\n{snippet}");
     }
 }
 
@@ -336,6 +344,7 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
                 match loaded {
                     Err(e) => {
                         eprintln!("error: {e}");
+                        print_snippet(&e);
                         worst = 2;
                     }
                     Ok(s) => {

@@ -91,6 +91,38 @@ impl Error {
         self.item.as_deref()
     }
 
+    /// The error with the line of the file it points at, marked (for a terminal). `None` when
+    /// it has no file and line, or the file cannot be read.
+    pub fn snippet(&self) -> Option<String> {
+        let (file, line) = (self.file.as_deref()?, self.line? as usize);
+        let source = std::fs::read_to_string(file)
+            .ok()
+            .or_else(|| crate::embedded::text(file).map(str::to_string))?;
+        let start = source
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum::<usize>();
+        let text = source.get(start..)?.lines().next()?;
+        let skip = self.column.map_or(0, |c| c.saturating_sub(1) as usize);
+        let from = start + text.char_indices().nth(skip).map_or(0, |(i, _)| i);
+        let to = (start + text.trim_end().len())
+            .max(from + 1)
+            .min(source.len());
+        let title = format!("{}: {}", self.kind.label(), self.detail);
+        let mut snippet = annotate_snippets::Snippet::source(source.as_str()).path(file);
+        let label = self.item.as_deref().unwrap_or("here");
+        snippet = snippet.annotation(
+            annotate_snippets::AnnotationKind::Primary
+                .span(from..to)
+                .label(label),
+        );
+        let report = &[annotate_snippets::Level::ERROR
+            .primary_title(title)
+            .element(snippet)];
+        Some(annotate_snippets::Renderer::plain().render(report))
+    }
+
     pub(crate) fn io(file: &std::path::Path, err: std::io::Error) -> Self {
         Error::new(ErrorKind::Io, err.to_string()).with_file(file.display().to_string())
     }
@@ -126,6 +158,22 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippet_marks_the_line_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(&path, "id: s\nrules:\n  - id: X-Y-01\n").unwrap();
+        let err = Error::new(ErrorKind::InvalidStandard, "assert does not compile")
+            .with_file(path.display().to_string())
+            .with_position(3, 5)
+            .with_item("X-Y-01");
+        let shown = err.snippet().unwrap();
+        assert!(shown.contains("assert does not compile"), "{shown}");
+        assert!(shown.contains("3 |   - id: X-Y-01"), "{shown}");
+        assert!(shown.contains("^^^"), "{shown}");
+        assert!(Error::new(ErrorKind::Io, "x").snippet().is_none());
+    }
 
     #[test]
     fn display_names_file_position_and_item() {
