@@ -74,11 +74,10 @@ pub struct WaiverUse {
     pub outcome: Outcome,
 }
 
-/// A record ready for evaluation.
+/// A record ready for evaluation: its fields held once, as the expression engine's value.
 pub struct Prepared {
     pub kind: String,
     pub id: Option<String>,
-    pub value: Value,
     pub file: String,
     pub line: u64,
     jvalue: JValue,
@@ -125,6 +124,14 @@ fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
         .split('.')
         .try_fold(value, |v, key| v.get(key))
         .filter(|v| !v.is_null())
+}
+
+/// Whether a dotted field is present (defined and not null) in an expression value.
+fn present(value: &JValue, dotted: &str) -> bool {
+    dotted
+        .split('.')
+        .try_fold(value.clone(), |v, key| v.get_attr(key).ok())
+        .is_some_and(|v| !v.is_undefined() && !v.is_none())
 }
 
 /// Whether the record's dates fall wholly outside the period; the message says how.
@@ -289,7 +296,6 @@ fn prepare_one(
     Some(Prepared {
         kind,
         id,
-        value,
         file: record.file.clone(),
         line: record.line,
         jvalue,
@@ -500,7 +506,8 @@ impl Run<'_> {
             },
             (_, why) => {
                 let schema = &self.standard.kinds[&rec.kind];
-                let masked = to_value(&schema.masked(&rec.value));
+                let plain = serde_json::to_value(&rec.jvalue).unwrap_or_default();
+                let masked = to_value(&schema.masked(&plain));
                 let ctx = context! { record => masked, params => self.params.clone(), submission => self.sub.clone() };
                 let message = self
                     .standard
@@ -521,7 +528,7 @@ impl Run<'_> {
         let field = rule
             .assert_fields
             .iter()
-            .find(|f| lookup(&rec.value, f).is_none())
+            .find(|f| !present(&rec.jvalue, f))
             .or_else(|| rule.assert_fields.first());
         out.findings.push(Finding {
             rule: rule.def.id.clone(),
