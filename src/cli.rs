@@ -496,7 +496,7 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         out.push_str(&format!(
             "{}: {}\n",
             label("提示", "message"),
-            d.message.get(lang)
+            d.message().get(lang)
         ));
         out.push_str(&basis_and_rationale(
             d.basis.as_deref(),

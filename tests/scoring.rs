@@ -338,3 +338,32 @@ sections:
     close(&r["summary"]["possible"], 10.0);
     close(&r["summary"]["score"], 20.0);
 }
+
+#[test]
+fn a_minimal_standard_gets_the_default_grades_and_its_titles_as_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let standard = r#"
+id: spec-test
+version: 0.1.0
+title: Minimal
+sections:
+  - id: s
+    title: S
+    rules:
+      - {id: T-M-01, title: Feedback collected, applies_to: activity, assert: "record.feedback.collected", severity: major, points: 3}
+"#;
+    write(dir.path(), "std/spec-test.yaml", standard);
+    write(
+        dir.path(),
+        "sub/submission.yaml",
+        "period: {start: 2025-01-01, end: 2025-12-31}\n",
+    );
+    write(dir.path(), "sub/activities.yaml", "- {id: a1, date: 2025-02-01, feedback: {collected: true}}\n- {id: a2, date: 2025-02-02}\n- {id: a3, date: 2025-02-03, feedback: {collected: true}}\n");
+    let (r, code) = run(dir.path());
+    assert_eq!(code, 1);
+    // 3 × 2/3 = 2 of 3 → 66.67, graded pass (60) on the default scale.
+    close(&r["summary"]["score"], 66.67);
+    assert_eq!(r["summary"]["grade"]["id"], "pass");
+    assert_eq!(r["findings"][0]["message"], "Feedback collected");
+    assert_eq!(r["findings"][0]["record"]["id"], "a2");
+}

@@ -54,8 +54,10 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
         if !bilingual(&d.title) {
             items.push(at("the title should be given in both zh and en".into()));
         }
-        if !bilingual(&d.message) {
-            items.push(at("the message should be given in both zh and en".into()));
+        match &d.message {
+            None => items.push(at("no message: the title is shown; say what is wrong with the record and how to fix it".into())),
+            Some(m) if !bilingual(m) => items.push(at("the message should be given in both zh and en".into())),
+            Some(_) => {}
         }
         if d.basis.as_deref().is_none_or(|b| b.trim().is_empty()) {
             items.push(at(
@@ -76,7 +78,7 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                     )));
                 }
             }
-            for text in d.message.variants() {
+            for text in d.message().variants() {
                 for (path, info) in &schema.fields {
                     if info.personal && text.contains(&format!("record.{}", path.replace("[]", "")))
                     {

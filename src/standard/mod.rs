@@ -130,14 +130,11 @@ impl Standard {
         self.messages.get_template(&name)?.render(ctx)
     }
 
-    fn compile(resolved: Resolved) -> Result<Standard> {
+    fn compile(mut resolved: Resolved) -> Result<Standard> {
         let file = resolved.file.clone();
         let kinds = compile_kinds(&resolved)?;
         if resolved.grades.is_empty() {
-            return Err(
-                Error::new(ErrorKind::InvalidStandard, "the standard defines no grades")
-                    .with_file(&file),
-            );
+            resolved.grades = default_grades();
         }
         if !(resolved.total_points.is_finite() && resolved.total_points > 0.0) {
             return Err(Error::new(
@@ -200,6 +197,25 @@ impl Standard {
             messages,
         })
     }
+}
+
+/// The grades of a standard that names none: Shenzhen's 2021 measures for evaluating
+/// government-purchased social work projects (90 优秀, 80 良好, 60 合格, below 不合格).
+pub fn default_grades() -> Vec<Grade> {
+    let grade = |id: &str, min: f64, zh: &str, en: &str| Grade {
+        id: id.to_string(),
+        min,
+        title: Text::Bilingual {
+            zh: Some(zh.to_string()),
+            en: Some(en.to_string()),
+        },
+    };
+    vec![
+        grade("excellent", 90.0, "优秀", "Excellent"),
+        grade("good", 80.0, "良好", "Good"),
+        grade("pass", 60.0, "合格", "Pass"),
+        grade("fail", 0.0, "不合格", "Fail"),
+    ]
 }
 
 /// Lowercase hexadecimal of a digest.
@@ -484,7 +500,8 @@ impl Builder<'_> {
         let (assert, assert_fields) = self.expression(loc, id, "assert", &r.assert, true)?;
         fields.extend(assert_fields.iter().cloned());
         for lang in [Lang::Zh, Lang::En] {
-            let text = r.message.get(lang).to_string();
+            // A rule without a message says its title.
+            let text = r.message().get(lang).to_string();
             self.messages
                 .add_template_owned(message_name(id, lang), text)
                 .map_err(|e| {

@@ -142,7 +142,8 @@ pub struct Rule {
     #[serde(default)]
     pub when: Option<String>,
     pub assert: String,
-    pub message: Text,
+    #[serde(default)]
+    pub message: Option<Text>,
     pub severity: Severity,
     pub points: f64,
     #[serde(default)]
@@ -153,6 +154,13 @@ pub struct Rule {
     pub basis: Option<String>,
     #[serde(default)]
     pub rationale: Option<Text>,
+}
+
+impl Rule {
+    /// The message template; a rule without one says its title.
+    pub fn message(&self) -> &Text {
+        self.message.as_ref().unwrap_or(&self.title)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
