@@ -55,6 +55,12 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FailOnArg {
     Critical,
     Major,
@@ -146,6 +152,9 @@ pub enum StandardsCommand {
         id: String,
         #[arg(long, value_enum, default_value = "zh")]
         lang: LangArg,
+        /// `text` for the terminal; `markdown` for the bilingual reference document.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ShowFormat,
     },
     /// Check standard files: errors exit 2, warnings exit 1.
     Lint {
@@ -328,9 +337,12 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
             print(&out)?;
             Ok(0)
         }
-        StandardsCommand::Show { id, lang } => {
+        StandardsCommand::Show { id, lang, format } => {
             let s = load(&id, dirs)?;
-            print(&show(&s, lang.into()))?;
+            match format {
+                ShowFormat::Text => print(&show(&s, lang.into()))?,
+                ShowFormat::Markdown => print(&reference_markdown(&s)?)?,
+            }
             Ok(0)
         }
         StandardsCommand::Lint { files } => {
@@ -385,6 +397,30 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The bilingual reference document of a standard.
+pub fn reference_markdown(s: &Standard) -> Result<String> {
+    let text = report::Renderer::new()?
+        .render_data("standard.md.j2", &crate::standard::reference::view(s))?;
+    // One blank line at most, one newline at the end.
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() && (out.is_empty() || out.ends_with("\n\n")) {
+            continue;
+        }
+        // A heading always has a blank line before it.
+        if line.starts_with('#') && !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    Ok(out)
 }
 
 /// The human summary of a standard for `standards show`.

@@ -163,3 +163,20 @@ fn every_shipped_record_schema_gives_each_field_a_chinese_title_and_a_descriptio
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_reference_pages_under_docs_standards_match_the_shipped_standards() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let registry = Registry::builtin();
+    for id in registry.ids() {
+        let standard = Standard::load(&registry, &id).unwrap();
+        let generated = yardstick::cli::reference_markdown(&standard).unwrap();
+        let page = root.join(format!("docs/standards/{id}.md"));
+        let committed = std::fs::read_to_string(&page).unwrap_or_default();
+        assert!(
+            generated == committed,
+            "{} is out of date; regenerate it with\n  cargo run -- standards show {id} --format markdown > docs/standards/{id}.md",
+            page.display()
+        );
+    }
+}

@@ -66,6 +66,20 @@ fn measured(v: Value, measure: String) -> String {
     }
 }
 
+/// `x|short`: a number with no trailing zeros (`3`, `2.5`).
+fn short(v: Value) -> String {
+    match number(&v) {
+        Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{n:.0}"),
+        Some(n) => n.to_string(),
+        None => "—".to_string(),
+    }
+}
+
+/// `text|cell`: safe inside a Markdown table cell (pipes escaped, lines joined).
+fn cell(v: Value) -> String {
+    v.to_string().replace('|', "\\|").replace('\n', " ")
+}
+
 /// `text|paint(style)`: ANSI colour when the context's `color` is true.
 fn paint(state: &State, text: Value, style: String) -> String {
     let text = text.to_string();
@@ -108,6 +122,8 @@ impl Renderer {
         env.add_filter("pct", pct);
         env.add_filter("measured", measured);
         env.add_filter("paint", paint);
+        env.add_filter("cell", cell);
+        env.add_filter("short", short);
         for (path, bytes) in embedded::under("templates/") {
             let name = path.trim_start_matches("templates/").to_string();
             let text = String::from_utf8_lossy(bytes).into_owned();
@@ -125,6 +141,16 @@ impl Renderer {
             .add_template_owned(name.clone(), text)
             .map_err(|e| template_error(&name, e))?;
         Ok((self, name))
+    }
+
+    /// Renders any data through a named template (the standard reference, for one).
+    pub fn render_data(&self, name: &str, data: &serde_json::Value) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, e))?;
+        tmpl.render(crate::expr::to_value(data))
+            .map_err(|e| template_error(name, e))
     }
 
     /// Renders the report through a named template.

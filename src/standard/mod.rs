@@ -2,6 +2,7 @@
 
 pub mod lint;
 pub mod model;
+pub mod reference;
 pub mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};

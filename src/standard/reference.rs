@@ -1,0 +1,106 @@
+//! A standard as a document: every parameter, grade, rule and indicator with its basis and
+//! rationale in both languages, rendered from the same data the engine runs
+//! (`yardstick standards show ID --format markdown`; the pages under `docs/standards/`).
+
+use serde_json::{json, Value};
+
+use super::{
+    CompiledIndicator, CompiledRule, Direction, IndicatorScoring, RuleScoring, SectionNode,
+    Standard, Target,
+};
+use crate::text::{Lang, Text};
+
+fn bi(t: &Text) -> Value {
+    json!({"zh": t.get(Lang::Zh), "en": t.get(Lang::En)})
+}
+
+fn rule_scoring(s: RuleScoring) -> String {
+    match s {
+        RuleScoring::Ratio => "ratio".into(),
+        RuleScoring::All => "all".into(),
+        RuleScoring::Deduct(d) => format!("deduct {d} per failure"),
+    }
+}
+
+fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
+    match s {
+        IndicatorScoring::Threshold => "threshold".into(),
+        IndicatorScoring::Proportional => "proportional".into(),
+        IndicatorScoring::Linear(l) => format!("linear from {}", l.zero_at),
+        IndicatorScoring::Bands(bands) => {
+            let parts: Vec<String> = bands
+                .iter()
+                .map(|b| match direction {
+                    Direction::Higher => format!("≥ {}: {}", b.min.unwrap_or_default(), b.points),
+                    Direction::Lower => format!("≤ {}: {}", b.max.unwrap_or_default(), b.points),
+                })
+                .collect();
+            format!("bands ({})", parts.join("; "))
+        }
+    }
+}
+
+fn rule(r: &CompiledRule) -> Value {
+    let d = &r.def;
+    json!({
+        "id": d.id, "title": bi(&d.title), "applies_to": d.applies_to, "when": d.when,
+        "assert": d.assert, "message": bi(d.message()), "severity": d.severity.as_str(),
+        "points": d.points, "scoring": rule_scoring(d.scoring), "veto": d.veto,
+        "basis": d.basis, "rationale": d.rationale.as_ref().map(bi),
+    })
+}
+
+fn indicator(i: &CompiledIndicator) -> Value {
+    let d = &i.def;
+    let target = match &d.target {
+        Target::Number(n) => n.to_string(),
+        Target::Expr(e) => e.clone(),
+    };
+    json!({
+        "id": d.id, "title": bi(&d.title), "applies_to": d.applies_to, "measure": d.measure.as_str(),
+        "where": d.where_, "value": d.value, "target": target,
+        "direction": match d.direction { Direction::Higher => "higher", Direction::Lower => "lower" },
+        "points": d.points, "scoring": indicator_scoring(&d.scoring, d.direction),
+        "basis": d.basis, "rationale": d.rationale.as_ref().map(bi),
+    })
+}
+
+fn section(s: &Standard, node: &SectionNode) -> Value {
+    json!({
+        "id": node.id,
+        "title": bi(&node.title),
+        "rules": node.rules.iter().map(|&i| rule(&s.rules[i])).collect::<Vec<_>>(),
+        "indicators": node.indicators.iter().map(|&i| indicator(&s.indicators[i])).collect::<Vec<_>>(),
+        "sections": node.sections.iter().map(|c| section(s, c)).collect::<Vec<_>>(),
+    })
+}
+
+/// The standard as data for a reference template.
+pub fn view(s: &Standard) -> Value {
+    let points: f64 = s.rules.iter().map(|r| r.def.points).sum::<f64>()
+        + s.indicators.iter().map(|i| i.def.points).sum::<f64>();
+    json!({
+        "id": s.id,
+        "version": s.version,
+        "title": bi(&s.title),
+        "description": s.description.as_ref().map(bi),
+        "sector": s.sector,
+        "status": format!("{:?}", s.status).to_lowercase(),
+        "extends": s.extends,
+        "total_points": s.total_points,
+        "points": points,
+        "sha256": s.sha256,
+        "basis": s.basis.iter().map(|b| json!({"code": b.code, "title": bi(&b.title)})).collect::<Vec<_>>(),
+        "parameters": s.parameters.iter().map(|(name, p)| json!({
+            "name": name, "default": p.default.to_string(), "unit": p.unit,
+            "description": p.description.as_ref().map(bi),
+        })).collect::<Vec<_>>(),
+        "grades": s.grades.iter().map(|g| json!({"id": g.id, "min": g.min, "title": bi(&g.title)})).collect::<Vec<_>>(),
+        "kinds": s.kinds.iter().map(|(k, schema)| json!({
+            "kind": k, "schemas": schema.documents.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "rules": s.rules.len(),
+        "indicators": s.indicators.len(),
+        "sections": s.sections.iter().map(|n| section(s, n)).collect::<Vec<_>>(),
+    })
+}
