@@ -79,7 +79,12 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         };
     let profile = match (&options.profile, &submission.manifest.profile) {
         (Some(p), _) => Some(LoadedProfile::read(p)?),
-        (None, Some(p)) => Some(LoadedProfile::read(&submission.resolve_path(p))?),
+        (None, Some(p)) => {
+            // Shown as the manifest names it, so the report does not depend on where it ran.
+            let mut loaded = LoadedProfile::read(&submission.resolve_path(p))?;
+            loaded.file = p.clone();
+            Some(loaded)
+        }
         (None, None) => None,
     };
     let tailoring = Tailoring::new(&standard, &submission, profile.as_ref())?;

@@ -270,10 +270,8 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
     close(&r["summary"]["score"], 78.98);
     assert_eq!(r["summary"]["grade"]["id"], "b");
     let profile = &r["standard"]["profile"];
-    assert_eq!(
-        profile["file"].as_str().unwrap().replace('\\', "/"),
-        "sub/profile.yaml"
-    );
+    // Shown as the manifest names it, not as the path this run took to it.
+    assert_eq!(profile["file"], "profile.yaml");
     let overrides: Vec<&str> = profile["overrides"]
         .as_array()
         .unwrap()

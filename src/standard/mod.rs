@@ -84,7 +84,8 @@ pub struct Standard {
     pub sections: Vec<SectionNode>,
     pub rules: Vec<CompiledRule>,
     pub indicators: Vec<CompiledIndicator>,
-    /// SHA-256 over the standard's files (its own and every parent's) and its schemas.
+    /// SHA-256 over the contents of the standard's files (its own and every parent's) and of its
+    /// schemas.
     pub sha256: String,
     /// The file it was loaded from.
     pub file: String,
@@ -163,17 +164,17 @@ impl Standard {
             ..
         } = builder;
         let mut hasher = Sha256::new();
+        // Contents only, never paths: the same standard hashes the same wherever it is kept.
         for source in &resolved.sources {
-            hasher.update(source.name.as_bytes());
-            hasher.update([0]);
             hasher.update(source.text.as_bytes());
             hasher.update([0]);
         }
         for (kind, schema) in &kinds {
             hasher.update(kind.as_bytes());
-            for (name, doc) in &schema.documents {
-                hasher.update(name.as_bytes());
+            hasher.update([0]);
+            for (_, doc) in &schema.documents {
                 hasher.update(doc.to_string().as_bytes());
+                hasher.update([0]);
             }
         }
         let sha256 = hex(&hasher.finalize());
