@@ -64,22 +64,16 @@ impl Submission {
             files: Vec::new(),
             findings: Vec::new(),
         };
+        // The manifest and the profile it names are not records.
         let mut skip: Vec<PathBuf> = Vec::new();
         if let Some(root) = &root {
             match MANIFEST_NAMES
                 .iter()
-                .map(|n| root.join(n))
-                .find(|p| p.is_file())
+                .map(|n| (*n, root.join(n)))
+                .find(|(_, p)| p.is_file())
             {
-                Some(path) => {
-                    sub.read_manifest(
-                        &path,
-                        MANIFEST_NAMES
-                            .iter()
-                            .find(|n| root.join(n) == path)
-                            .copied()
-                            .unwrap_or("submission.yaml"),
-                    );
+                Some((name, path)) => {
+                    sub.read_manifest(&path, name);
                     skip.push(path);
                     if let Some(profile) = &sub.manifest.profile {
                         skip.push(root.join(profile));
@@ -98,6 +92,10 @@ impl Submission {
                 )),
             }
         }
+        let skip: Vec<PathBuf> = skip
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
         let mut found: Vec<(PathBuf, String)> = Vec::new();
         for path in paths {
             if path.is_dir() {
@@ -123,9 +121,11 @@ impl Submission {
                             continue;
                         }
                     };
-                    if entry.file_type().is_file()
-                        && !skip.iter().any(|s| same_file(s, entry.path()))
-                    {
+                    let canonical = entry
+                        .path()
+                        .canonicalize()
+                        .unwrap_or_else(|_| entry.path().to_path_buf());
+                    if entry.file_type().is_file() && !skip.contains(&canonical) {
                         let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
                         found.push((entry.path().to_path_buf(), shown(rel)));
                     }
@@ -191,12 +191,5 @@ impl Submission {
             Some(root) => root.join(path),
             None => PathBuf::from(path),
         }
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }
