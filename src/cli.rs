@@ -426,9 +426,11 @@ pub fn reference_markdown(s: &Standard) -> Result<String> {
 /// The human summary of a standard for `standards show`.
 pub fn show(s: &Standard, lang: Lang) -> String {
     let mut out = format!("{} {} — {}\n", s.id, s.version, s.title.get(lang));
-    out.push_str(
-        &format!("status: {:?}; total points: {}\n", s.status, s.total_points).to_lowercase(),
-    );
+    out.push_str(&format!(
+        "status: {}; total points: {}\n",
+        format!("{:?}", s.status).to_lowercase(),
+        s.total_points
+    ));
     if !s.extends.is_empty() {
         out.push_str(&format!("extends: {}\n", s.extends.join(", ")));
     }
@@ -495,30 +497,32 @@ pub fn show(s: &Standard, lang: Lang) -> String {
 /// The explanation of a rule or indicator for `explain`.
 pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     let label = |zh: &'static str, en: &'static str| if lang == Lang::Zh { zh } else { en };
-    if let Some(r) = s.rule(id) {
-        let d = &r.def;
-        let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
-        out.push_str(&format!(
-            "{}: {} {} ({}:{})\n",
+    // The item's id and title, then the standard and the place it is written.
+    let header = |id: &str, title: &crate::text::Text, file: &str, line: u64| {
+        format!(
+            "{id} — {}\n{}: {} {} ({file}:{line})\n",
+            title.get(lang),
             label("标准", "standard"),
             s.id,
-            s.version,
-            r.file,
-            r.line
-        ));
+            s.version
+        )
+    };
+    if let Some(r) = s.rule(id) {
+        let d = &r.def;
+        let mut out = header(&d.id, &d.title, &r.file, r.line);
         out.push_str(&format!(
             "{}: {}\n",
             label("适用记录", "applies to"),
             d.applies_to
         ));
         out.push_str(&format!(
-            "{}: {}; {}: {}; {}: {:?}{}\n",
+            "{}: {}; {}: {}; {}: {}{}\n",
             label("严重程度", "severity"),
             d.severity.as_str(),
             label("分值", "points"),
             d.points,
             label("计分", "scoring"),
-            d.scoring,
+            crate::standard::reference::rule_scoring(d.scoring),
             if d.veto {
                 label("；一票否决", "; veto")
             } else {
@@ -543,22 +547,18 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     }
     let i = s.indicator(id)?;
     let d = &i.def;
-    let mut out = format!("{} — {}\n", d.id, d.title.get(lang));
+    let mut out = header(&d.id, &d.title, &i.file, i.line);
     out.push_str(&format!(
-        "{}: {} {} ({}:{})\n",
-        label("标准", "standard"),
-        s.id,
-        s.version,
-        i.file,
-        i.line
-    ));
-    out.push_str(&format!(
-        "{}: {}; measure: {}; {}: {:?}; {}: {}\n",
+        "{}: {}; measure: {}; {}: {} ({}); {}: {}\n",
         label("适用记录", "applies to"),
         d.applies_to,
         d.measure.as_str(),
         label("目标", "target"),
-        d.target,
+        crate::standard::reference::target(&d.target),
+        match d.direction {
+            crate::standard::Direction::Higher => label("越高越好", "higher is better"),
+            crate::standard::Direction::Lower => label("越低越好", "lower is better"),
+        },
         label("分值", "points"),
         d.points
     ));
@@ -568,7 +568,11 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     if let Some(v) = &d.value {
         out.push_str(&format!("value: {v}\n"));
     }
-    out.push_str(&format!("{}: {:?}\n", label("计分", "scoring"), d.scoring));
+    out.push_str(&format!(
+        "{}: {}\n",
+        label("计分", "scoring"),
+        crate::standard::reference::indicator_scoring(&d.scoring, d.direction)
+    ));
     out.push_str(&basis_and_rationale(
         d.basis.as_deref(),
         d.rationale.as_ref(),

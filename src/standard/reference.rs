@@ -14,7 +14,8 @@ fn bi(t: &Text) -> Value {
     json!({"zh": t.get(Lang::Zh), "en": t.get(Lang::En)})
 }
 
-fn rule_scoring(s: RuleScoring) -> String {
+/// A rule's scoring in words.
+pub fn rule_scoring(s: RuleScoring) -> String {
     match s {
         RuleScoring::Ratio => "ratio".into(),
         RuleScoring::All => "all".into(),
@@ -22,7 +23,8 @@ fn rule_scoring(s: RuleScoring) -> String {
     }
 }
 
-fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
+/// An indicator's scoring in words.
+pub fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
     match s {
         IndicatorScoring::Threshold => "threshold".into(),
         IndicatorScoring::Proportional => "proportional".into(),
@@ -40,6 +42,14 @@ fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
     }
 }
 
+/// An indicator's target as written.
+pub fn target(t: &Target) -> String {
+    match t {
+        Target::Number(n) => n.to_string(),
+        Target::Expr(e) => e.clone(),
+    }
+}
+
 fn rule(r: &CompiledRule) -> Value {
     let d = &r.def;
     json!({
@@ -52,10 +62,7 @@ fn rule(r: &CompiledRule) -> Value {
 
 fn indicator(i: &CompiledIndicator) -> Value {
     let d = &i.def;
-    let target = match &d.target {
-        Target::Number(n) => n.to_string(),
-        Target::Expr(e) => e.clone(),
-    };
+    let target = target(&d.target);
     json!({
         "id": d.id, "title": bi(&d.title), "applies_to": d.applies_to, "measure": d.measure.as_str(),
         "where": d.where_, "value": d.value, "target": target,
