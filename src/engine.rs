@@ -16,12 +16,11 @@ use crate::standard::{jinja_detail, CompiledTarget, Measure, Severity, Standard}
 use crate::submission::{Period, Submission};
 use crate::text::Lang;
 
-/// How one (rule, record) pair came out.
+/// How an applicable (rule, record) pair came out; not-applicable pairs are only counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
     Fail,
-    NotApplicable,
     Error,
 }
 
@@ -30,7 +29,6 @@ impl Outcome {
         match self {
             Outcome::Pass => "pass",
             Outcome::Fail => "fail",
-            Outcome::NotApplicable => "not_applicable",
             Outcome::Error => "error",
         }
     }
@@ -489,10 +487,6 @@ impl Run<'_> {
             }
             Outcome::Fail => out.tally.fail += 1,
             Outcome::Error => out.tally.error += 1,
-            Outcome::NotApplicable => {
-                out.tally.not_applicable += 1;
-                return;
-            }
         }
         let lang = self.lang;
         let message = match (outcome, why) {

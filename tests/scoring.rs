@@ -79,6 +79,17 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
+/// A standard and a submission of activities with only a period in its manifest.
+fn activities_only(dir: &Path, standard: &str, activities: &str) {
+    write(dir, "std/spec-test.yaml", standard);
+    write(
+        dir,
+        "sub/submission.yaml",
+        "period: {start: 2025-01-01, end: 2025-12-31}\n",
+    );
+    write(dir, "sub/activities.yaml", activities);
+}
+
 fn run(dir: &Path) -> (Value, i32) {
     let out = Command::cargo_bin("yardstick")
         .unwrap()
@@ -214,15 +225,9 @@ sections:
       - {id: T-R-02, title: veto, applies_to: activity, when: "record.vetoable == true", assert: "false",
          message: v, severity: critical, points: 0, veto: true}
 "#;
-    write(dir.path(), "std/spec-test.yaml", standard);
-    write(
+    activities_only(
         dir.path(),
-        "sub/submission.yaml",
-        "period: {start: 2025-01-01, end: 2025-12-31}\n",
-    );
-    write(
-        dir.path(),
-        "sub/activities.yaml",
+        standard,
         "- {id: a1, date: 2025-02-01, type: ok}\n- {id: a2, date: 2025-02-02, type: bad}\n",
     );
     let (r, _) = run(dir.path());
@@ -316,15 +321,9 @@ sections:
     rules:
       - {id: T-R-01, title: any, applies_to: activity, assert: "true", message: m, severity: info, points: 2}
 "#;
-    write(dir.path(), "std/spec-test.yaml", standard);
-    write(
+    activities_only(
         dir.path(),
-        "sub/submission.yaml",
-        "period: {start: 2025-01-01, end: 2025-12-31}\n",
-    );
-    write(
-        dir.path(),
-        "sub/activities.yaml",
+        standard,
         "- {id: a1, date: 2025-02-01, type: festival, hours: 3}\n",
     );
     let (r, _) = run(dir.path());
@@ -350,13 +349,11 @@ sections:
     rules:
       - {id: T-M-01, title: Feedback collected, applies_to: activity, assert: "record.feedback.collected", severity: major, points: 3}
 "#;
-    write(dir.path(), "std/spec-test.yaml", standard);
-    write(
+    activities_only(
         dir.path(),
-        "sub/submission.yaml",
-        "period: {start: 2025-01-01, end: 2025-12-31}\n",
+        standard,
+        "- {id: a1, date: 2025-02-01, feedback: {collected: true}}\n- {id: a2, date: 2025-02-02}\n- {id: a3, date: 2025-02-03, feedback: {collected: true}}\n",
     );
-    write(dir.path(), "sub/activities.yaml", "- {id: a1, date: 2025-02-01, feedback: {collected: true}}\n- {id: a2, date: 2025-02-02}\n- {id: a3, date: 2025-02-03, feedback: {collected: true}}\n");
     let (r, code) = run(dir.path());
     assert_eq!(code, 1);
     // 3 × 2/3 = 2 of 3 → 66.67, graded pass (60) on the default scale.
