@@ -89,9 +89,13 @@ pub struct Common {
     /// The standard: a shipped id or a file; defaults to the one the manifest names.
     #[arg(long, value_name = "ID|FILE")]
     pub standard: Option<String>,
-    /// A profile (a contract's tailoring); defaults to the one the manifest names.
+    /// The contract profile (the buyer's targets, limits and waivers). Without it, a profile
+    /// the manifest names is used, and the report says it came from the submission folder.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Waivers granted by the evaluator: a YAML list of waivers, as in a profile.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// The report's language.
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: LangArg,
@@ -218,6 +222,7 @@ fn options(common: &Common, standards: &[PathBuf]) -> Options {
     Options {
         standard: common.standard.clone(),
         profile: common.profile.clone(),
+        waivers: common.waivers.clone(),
         standards_dirs: standards.to_vec(),
         lang: common.lang.into(),
     }

@@ -12,9 +12,9 @@ use crate::finding::{builtin, pointer, Finding, FindingStatus, Location};
 use crate::profile::Tailoring;
 use crate::records::Record;
 use crate::schema::KindSchema;
-use crate::standard::{jinja_detail, CompiledTarget, Measure, Severity, Standard};
+use crate::standard::{jinja_detail, CompiledTarget, Evidence, Measure, Severity, Standard};
 use crate::submission::{Period, Submission};
-use crate::text::Lang;
+use crate::text::{Lang, Text};
 
 /// How an applicable (rule, record) pair came out; not-applicable pairs are only counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,11 @@ pub struct Evaluation {
     pub indicators: Vec<Option<IndicatorTally>>,
     pub findings: Vec<Finding>,
     pub waiver_uses: Vec<WaiverUse>,
+    /// Required kinds the submission holds no record of: their rules and indicators fail.
+    pub missing_evidence: Vec<String>,
+    /// Years a working-day count reached that the holiday calendar does not cover (counted
+    /// Monday to Friday).
+    pub uncovered_years: Vec<i16>,
 }
 
 /// The kind a record's file or folder names stand for, nearest first.
@@ -133,7 +138,7 @@ fn present(value: &JValue, dotted: &str) -> bool {
 }
 
 /// Whether the record's dates fall wholly outside the period; the message says how.
-fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<String> {
+fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<(String, String)> {
     let (start_field, end_field) = schema.period.as_ref()?;
     let read = |field: &str| {
         lookup(value, field)
@@ -143,21 +148,32 @@ fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<String
     };
     let start = read(start_field)?;
     if start > period.end {
-        return Some(format!(
-            "{start_field} {start} is after the period ends ({})",
-            period.end
+        return Some((
+            format!("{start_field} {start} 晚于周期结束日（{}）", period.end),
+            format!(
+                "{start_field} {start} is after the period ends ({})",
+                period.end
+            ),
         ));
     }
     let end = end_field.as_deref().and_then(read);
     match end {
-        Some(end) if end < period.start => Some(format!(
-            "{} {end} is before the period starts ({})",
-            end_field.as_deref().unwrap_or_default(),
-            period.start
-        )),
-        None if start < period.start && end_field.is_none() => Some(format!(
-            "{start_field} {start} is before the period starts ({})",
-            period.start
+        Some(end) if end < period.start => {
+            let field = end_field.as_deref().unwrap_or_default();
+            Some((
+                format!("{field} {end} 早于周期开始日（{}）", period.start),
+                format!(
+                    "{field} {end} is before the period starts ({})",
+                    period.start
+                ),
+            ))
+        }
+        None if start < period.start && end_field.is_none() => Some((
+            format!("{start_field} {start} 早于周期开始日（{}）", period.start),
+            format!(
+                "{start_field} {start} is before the period starts ({})",
+                period.start
+            ),
         )),
         _ => None,
     }
@@ -215,19 +231,22 @@ fn prepare_one(
     let kind = match &record.kind {
         Some(k) if standard.kinds.contains_key(k) => k.clone(),
         Some(k) => {
+            let known = standard
+                .kinds
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             findings.push(Finding::builtin(
                 builtin::UNKNOWN_KIND,
                 Severity::Major,
                 location,
-                format!(
-                    "kind '{k}' is not a record kind of standard {} (known: {})",
-                    standard.id,
-                    standard
-                        .kinds
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                Text::bi(
+                    format!("记录类型 '{k}' 不是标准 {} 的记录类型（已知：{known}），该记录未评分", standard.id),
+                    format!(
+                        "kind '{k}' is not a record kind of standard {} (known: {known}); the record is not scored",
+                        standard.id
+                    ),
                 ),
             ));
             return None;
@@ -236,7 +255,10 @@ fn prepare_one(
             Some(k) => k,
             None => {
                 findings.push(Finding::builtin(builtin::UNKNOWN_KIND, Severity::Major, location,
-                    "the record has no kind field, and neither its file nor its folder names a kind (cases/, requests.jsonl, …)".to_string()));
+                    Text::bi(
+                        "记录没有 kind 字段，其文件名和文件夹名也未指明记录类型（如 cases/、requests.jsonl），该记录未评分",
+                        "the record has no kind field, and neither its file nor its folder names a kind (cases/, requests.jsonl, …); the record is not scored",
+                    )));
                 return None;
             }
         },
@@ -245,8 +267,14 @@ fn prepare_one(
     let schema = &standard.kinds[&kind];
     let mut value = record.value.clone();
     schema.normalise_dates(&mut value);
+    schema.normalise_labels(&mut value);
     if !schema.is_valid(&value) {
         for v in schema.violations(&value) {
+            let at = if v.pointer.is_empty() {
+                "/"
+            } else {
+                v.pointer.as_str()
+            };
             findings.push(Finding::builtin(
                 builtin::SCHEMA,
                 Severity::Major,
@@ -254,9 +282,33 @@ fn prepare_one(
                     pointer: Some(v.pointer.clone()),
                     ..location.clone()
                 },
-                v.message,
+                Text::bi(
+                    format!("{at} 不符合{kind}记录的数据规范：{}", v.message),
+                    format!("{at} breaks the {kind} schema: {}", v.message),
+                ),
             ));
         }
+    }
+    for u in schema.unknown_fields(&value) {
+        let (zh, en) = match &u.suggestion {
+            Some(s) => (
+                format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取；是否应为 '{s}'？", u.name),
+                format!("field '{}' is not defined for a {kind} record and is not read; did you mean '{s}'?", u.name),
+            ),
+            None => (
+                format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取", u.name),
+                format!("field '{}' is not defined for a {kind} record and is not read", u.name),
+            ),
+        };
+        findings.push(Finding::builtin(
+            builtin::UNKNOWN_FIELD,
+            Severity::Minor,
+            Location {
+                pointer: Some(u.pointer),
+                ..location.clone()
+            },
+            Text::bi(zh, en),
+        ));
     }
     if let Some(id) = &id {
         if let Some((file, line)) = seen.get(&(kind.clone(), id.clone())) {
@@ -267,7 +319,10 @@ fn prepare_one(
                     pointer: Some("/id".into()),
                     ..location.clone()
                 },
-                format!("{kind} id '{id}' is already used at {file}:{line}"),
+                Text::bi(
+                    format!("{kind} 编号 '{id}' 已在 {file}:{line} 使用"),
+                    format!("{kind} id '{id}' is already used at {file}:{line}"),
+                ),
             ));
         } else {
             seen.insert(
@@ -278,13 +333,20 @@ fn prepare_one(
     }
     if let Some(period) = &submission.period() {
         if let Some(why) = outside(schema, &value, period) {
+            let (zh, en) = why;
             findings.push(Finding::builtin(
                 builtin::PERIOD,
                 Severity::Minor,
                 location,
-                format!(
-                    "the record lies outside the submission period {}–{}: {why}; it is not scored",
-                    period.start, period.end
+                Text::bi(
+                    format!(
+                        "记录不在评估周期 {}–{} 内：{zh}；未评分",
+                        period.start, period.end
+                    ),
+                    format!(
+                        "the record lies outside the submission period {}–{}: {en}; it is not scored",
+                        period.start, period.end
+                    ),
                 ),
             ));
             return None;
@@ -309,7 +371,7 @@ pub fn submission_value(
     let m = &submission.manifest;
     let period = submission
         .period()
-        .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string()}));
+        .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string(), "days": p.days()}));
     to_value(&serde_json::json!({
         "organisation": m.organisation.clone().unwrap_or(Value::Null),
         "contract": m.contract.clone().unwrap_or(Value::Null),
@@ -318,22 +380,6 @@ pub fn submission_value(
         "standard": standard.id,
         "parameters": tailoring.params,
     }))
-}
-
-enum Eval {
-    True,
-    False,
-    Missing(String),
-    Raised(String),
-}
-
-fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
-    match e.eval(ctx.clone()) {
-        Ok(v) if v.is_true() => Eval::True,
-        Ok(_) => Eval::False,
-        Err(err) if expr::is_missing_data(&err) => Eval::Missing(jinja_detail(&err)),
-        Err(err) => Eval::Raised(jinja_detail(&err)),
-    }
 }
 
 /// What evaluating one rule over the records gives.
@@ -351,7 +397,40 @@ struct Run<'a> {
     tailoring: &'a Tailoring,
     params: JValue,
     sub: JValue,
+    notes: JValue,
     lang: Lang,
+}
+
+impl Run<'_> {
+    /// The context an expression about one record is evaluated in.
+    fn context(&self, record: JValue) -> JValue {
+        context! {
+            record => record,
+            params => self.params.clone(),
+            submission => self.sub.clone(),
+            __notes => self.notes.clone(),
+            __lang => lang_code(self.lang),
+        }
+    }
+}
+
+/// The points a missing kind of evidence cost: its active rules and indicators.
+fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f64 {
+    let rules: f64 = standard
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| tailoring.rule_active[*i] && r.def.applies_to == kind)
+        .map(|(i, _)| tailoring.rule_points[i])
+        .sum();
+    let indicators: f64 = standard
+        .indicators
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| tailoring.indicator_active[*i] && x.def.applies_to == kind)
+        .map(|(i, _)| tailoring.indicator_points[i])
+        .sum();
+    rules + indicators
 }
 
 /// Runs every active rule and indicator.
@@ -362,12 +441,14 @@ pub fn evaluate(
     lang: Lang,
 ) -> Evaluation {
     let (records, mut findings, records_read) = prepare(standard, submission);
+    let notes = std::sync::Arc::new(expr::Notes::default());
     let run = Run {
         standard,
         submission,
         tailoring,
         params: to_value(&tailoring.params),
         sub: submission_value(standard, submission, tailoring),
+        notes: JValue::from_dyn_object(notes.clone()),
         lang,
     };
     // Rules are independent of each other: evaluate them in parallel, then merge in rule order.
@@ -403,6 +484,29 @@ pub fn evaluate(
                 .then(|| evaluate_indicator(&run, ii, &records, &mut findings))
         })
         .collect();
+    let missing_evidence: Vec<String> = tailoring
+        .evidence
+        .iter()
+        .filter(|(kind, need)| {
+            **need == Evidence::Required && !records.iter().any(|r| &r.kind == *kind)
+        })
+        .map(|(kind, _)| kind.clone())
+        .collect();
+    for kind in &missing_evidence {
+        let cost = crate::score::round2(points_over_kind(standard, tailoring, kind));
+        findings.push(Finding::builtin(
+            builtin::MISSING_EVIDENCE,
+            Severity::Major,
+            Location {
+                kind: Some(kind.clone()),
+                ..Location::default()
+            },
+            Text::bi(
+                format!("标准要求提交{kind}记录，但提交材料中没有任何{kind}记录：相关规则和指标按未达标计分，失去 {cost} 分"),
+                format!("the standard requires {kind} records and the submission holds none: the rules and indicators over them are scored as failed, costing {cost} points"),
+            ),
+        ));
+    }
     findings.extend(submission.findings.iter().cloned());
     findings.extend(tailoring.findings.iter().cloned());
     findings.sort_by(crate::finding::report_order);
@@ -413,6 +517,24 @@ pub fn evaluate(
         indicators,
         findings,
         waiver_uses,
+        missing_evidence,
+        uncovered_years: notes.uncovered_years(),
+    }
+}
+
+enum Eval {
+    True,
+    False,
+    Missing(String),
+    Raised(String),
+}
+
+fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
+    match e.eval(ctx.clone()) {
+        Ok(v) if v.is_true() => Eval::True,
+        Ok(_) => Eval::False,
+        Err(err) if expr::is_missing_data(&err) => Eval::Missing(jinja_detail(&err)),
+        Err(err) => Eval::Raised(jinja_detail(&err)),
     }
 }
 
@@ -420,7 +542,7 @@ pub fn evaluate(
 /// failure on missing data or an error, the reason.
 fn judge(run: &Run, ri: usize, rec: &Prepared) -> Option<(Outcome, Option<String>)> {
     let rule = &run.standard.rules[ri];
-    let ctx = context! { record => rec.jvalue.clone(), params => run.params.clone(), submission => run.sub.clone() };
+    let ctx = run.context(rec.jvalue.clone());
     if let Some(when) = &rule.when {
         match eval(when, &ctx) {
             Eval::True => {}
@@ -445,8 +567,7 @@ fn covering_waiver(
 ) -> Option<usize> {
     tailoring.waivers.iter().position(|w| {
         crate::profile::glob_match(&w.waiver.rule, rule)
-            && (w.waiver.records.is_empty()
-                || id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id)))
+            && id.is_some_and(|id| w.waiver.records.iter().any(|r| r == id))
             && match (w.expires, submission.period()) {
                 (Some(expires), Some(period)) => expires >= period.end,
                 _ => true,
@@ -502,10 +623,9 @@ impl Run<'_> {
                 let schema = &self.standard.kinds[&rec.kind];
                 let plain = serde_json::to_value(&rec.jvalue).unwrap_or_default();
                 let masked = to_value(&schema.masked(&plain));
-                let ctx = context! { record => masked, params => self.params.clone(), submission => self.sub.clone() };
                 let message = self
                     .standard
-                    .render_message(&rule.def.id, lang, ctx)
+                    .render_message(&rule.def.id, lang, self.context(masked))
                     .unwrap_or_else(|e| {
                         format!(
                             "{} (message could not be rendered: {})",
@@ -519,11 +639,6 @@ impl Run<'_> {
                 }
             }
         };
-        let field = rule
-            .assert_fields
-            .iter()
-            .find(|f| !present(&rec.jvalue, f))
-            .or_else(|| rule.assert_fields.first());
         out.findings.push(Finding {
             rule: rule.def.id.clone(),
             severity: rule.def.severity,
@@ -533,11 +648,31 @@ impl Run<'_> {
                 FindingStatus::Fail
             },
             record: Location {
-                pointer: field.map(|f| pointer(f)),
+                pointer: self.failing_field(ri, rec).map(|f| pointer(&f)),
                 ..rec.location()
             },
-            message,
+            message: Text::Plain(message),
         });
+    }
+
+    /// The field that made a rule fail on a record: in the first part of the `assert` that
+    /// does not hold, the first field missing, else the last field it names (in a deadline,
+    /// `days_between(intake, assessment) <= n`, the event that came late).
+    fn failing_field(&self, ri: usize, rec: &Prepared) -> Option<String> {
+        let rule = &self.standard.rules[ri];
+        let ctx = self.context(rec.jvalue.clone());
+        let part = rule
+            .assert_parts
+            .iter()
+            .find(|(e, _)| !matches!(eval(e, &ctx), Eval::True))
+            .map(|(_, fields)| fields)
+            .filter(|fields| !fields.is_empty());
+        let fields = part.unwrap_or(&rule.assert_fields);
+        fields
+            .iter()
+            .find(|f| !present(&rec.jvalue, f))
+            .or_else(|| fields.last())
+            .cloned()
     }
 }
 
@@ -553,23 +688,24 @@ fn evaluate_indicator(
     let mut tally = IndicatorTally::default();
     let mut counted = 0u64;
     let mut sum = 0.0;
+    let mut distinct = std::collections::BTreeSet::new();
     let problem = |rec: &Prepared, why: String, findings: &mut Vec<Finding>| {
         findings.push(Finding {
             rule: def.id.clone(),
             severity: Severity::Major,
             status: FindingStatus::Error,
             record: rec.location(),
-            message: match lang {
+            message: Text::Plain(match lang {
                 Lang::Zh => format!("{}：该记录无法计入：{why}", def.title.get(lang)),
                 Lang::En => format!(
                     "{}: this record could not be counted: {why}",
                     def.title.get(lang)
                 ),
-            },
+            }),
         });
     };
     for rec in records.iter().filter(|r| r.kind == def.applies_to) {
-        let ctx = context! { record => rec.jvalue.clone(), params => params.clone(), submission => sub.clone() };
+        let ctx = run.context(rec.jvalue.clone());
         if let Some(w) = &ind.where_ {
             match eval(w, &ctx) {
                 Eval::True => {}
@@ -592,6 +728,20 @@ fn evaluate_indicator(
                     }
                 }
             }
+            Measure::Distinct => {
+                let Some(v) = &ind.value else { continue };
+                match v.eval(ctx) {
+                    Ok(x) if x.is_undefined() || x.is_none() => problem(
+                        rec,
+                        lang_text(lang, "取值缺失", "the value is missing"),
+                        findings,
+                    ),
+                    Ok(x) => {
+                        distinct.insert(x.to_string());
+                    }
+                    Err(e) => problem(rec, jinja_detail(&e), findings),
+                }
+            }
             Measure::Sum | Measure::Mean => {
                 let Some(v) = &ind.value else { continue };
                 match v.eval(ctx) {
@@ -600,10 +750,19 @@ fn evaluate_indicator(
                             sum += n;
                             counted += 1;
                         }
-                        _ if x.is_undefined() || x.is_none() => {
-                            problem(rec, "the value is missing".to_string(), findings)
-                        }
-                        _ => problem(rec, format!("the value {x} is not a number"), findings),
+                        _ if x.is_undefined() || x.is_none() => problem(
+                            rec,
+                            lang_text(lang, "取值缺失", "the value is missing"),
+                            findings,
+                        ),
+                        _ => problem(
+                            rec,
+                            match lang {
+                                Lang::Zh => format!("取值 {x} 不是数字"),
+                                Lang::En => format!("the value {x} is not a number"),
+                            },
+                            findings,
+                        ),
                     },
                     Err(e) => problem(rec, jinja_detail(&e), findings),
                 }
@@ -611,12 +770,16 @@ fn evaluate_indicator(
         }
     }
     let n = counted as f64;
-    // With no record of its kind at all the indicator has nothing to apply to; a count or sum
-    // over records of the kind that `where` leaves out is 0.
+    // With no record of its kind at all the indicator has nothing to apply to; a count, sum or
+    // distinct count over records of the kind that `where` leaves out is 0.
     let any = records.iter().any(|r| r.kind == def.applies_to);
     (tally.numerator, tally.denominator, tally.value) = match def.measure {
         Measure::Count => (n, None, any.then_some(n)),
         Measure::Sum => (sum, None, any.then_some(sum)),
+        Measure::Distinct => {
+            let d = distinct.len() as f64;
+            (d, None, any.then_some(d))
+        }
         Measure::Rate => (sum, Some(n), (counted > 0).then(|| sum / n)),
         Measure::Mean => (sum, Some(n), (counted > 0).then(|| sum / n)),
     };
@@ -640,4 +803,18 @@ fn evaluate_indicator(
         }
     }
     tally
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    }
+}
+
+fn lang_text(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => en.to_string(),
+    }
 }

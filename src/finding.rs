@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::standard::Severity;
+use crate::text::{Lang, Text};
 
 /// The reserved ids of the findings yardstick itself raises.
 pub mod builtin {
@@ -16,8 +17,12 @@ pub mod builtin {
     pub const UNKNOWN_KIND: &str = "YS-UNKNOWN-KIND";
     /// A record dated wholly outside the submission period.
     pub const PERIOD: &str = "YS-PERIOD";
-    /// A manifest that names what cannot be used (an unknown parameter, a waiver of no rule).
+    /// A manifest entry that is malformed or not the submission's to set.
     pub const MANIFEST: &str = "YS-MANIFEST";
+    /// A required record kind with no record in the submission.
+    pub const MISSING_EVIDENCE: &str = "YS-MISSING-EVIDENCE";
+    /// A field the record's kind schema does not define.
+    pub const UNKNOWN_FIELD: &str = "YS-UNKNOWN-FIELD";
 }
 
 /// A finding's status: the requirement was not met, or could not be evaluated.
@@ -48,18 +53,27 @@ pub struct Finding {
     pub severity: Severity,
     pub status: FindingStatus,
     pub record: Location,
-    pub message: String,
+    /// Both languages for built-in findings; the run's language for a rule's own message.
+    pub message: Text,
 }
 
 impl Finding {
     /// A failure found by yardstick itself (a built-in finding).
-    pub fn builtin(rule: &str, severity: Severity, record: Location, message: String) -> Finding {
+    pub fn builtin(rule: &str, severity: Severity, record: Location, message: Text) -> Finding {
         Finding {
             rule: rule.to_string(),
             severity,
             status: FindingStatus::Fail,
             record,
             message,
+        }
+    }
+
+    /// The finding as a report in one language shows it.
+    pub fn in_lang(&self, lang: Lang) -> Finding {
+        Finding {
+            message: Text::Plain(self.message.get(lang).to_string()),
+            ..self.clone()
         }
     }
 }
@@ -72,7 +86,7 @@ pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
         .then_with(|| a.record.line.cmp(&b.record.line))
         .then_with(|| a.record.id.cmp(&b.record.id))
         .then_with(|| a.record.pointer.cmp(&b.record.pointer))
-        .then_with(|| a.message.cmp(&b.message))
+        .then_with(|| a.message.get(Lang::En).cmp(b.message.get(Lang::En)))
 }
 
 /// A JSON pointer for a dotted field path (`assessment.date` → `/assessment/date`).

@@ -12,18 +12,21 @@ use serde_saphyr::Spanned;
 use crate::finding::{builtin, Finding, Location};
 use crate::records;
 use crate::standard::Severity;
+use crate::text::{Lang, Text};
 
-/// A waiver as written in a manifest or profile.
+/// A waiver as written in a contract profile or a waiver file (with its approver), or as an
+/// organisation's request in its manifest (with none).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
-    /// A rule id (glob patterns allowed).
+    /// A rule id (a glob pattern may name several, never every rule).
     pub rule: String,
-    /// The record ids it covers; none listed means every record.
+    /// The record ids it covers.
     #[serde(default)]
     pub records: Vec<String>,
     pub reason: String,
-    pub approved_by: String,
+    #[serde(default)]
+    pub approved_by: Option<String>,
     #[serde(default)]
     pub expires: Option<String>,
 }
@@ -35,17 +38,29 @@ pub struct Period {
     pub end: Date,
 }
 
+impl Period {
+    /// Days in the period, both ends included.
+    pub fn days(&self) -> i64 {
+        crate::expr::dates::days_between(self.start, self.end) + 1
+    }
+}
+
 /// The manifest's entries that were read.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
     pub organisation: Option<Value>,
     pub contract: Option<Value>,
+    /// The shipped standard's id.
     pub standard: Option<String>,
+    /// A standard file the manifest named, which is not used.
+    pub standard_file: Option<String>,
     pub profile: Option<String>,
     pub period: Option<Period>,
     pub calendar: Option<String>,
-    pub parameters: BTreeMap<String, Value>,
-    pub waivers: Vec<Waiver>,
+    /// Parameters with the line each was written on.
+    pub parameters: BTreeMap<String, (Value, u64)>,
+    /// Waivers the organisation asks for: never applied, listed for the evaluator.
+    pub waiver_requests: Vec<Waiver>,
 }
 
 /// A finding about a submission-level file (the manifest, an unreadable path).
@@ -55,7 +70,7 @@ pub(crate) fn problem(
     column: u64,
     rule: &str,
     severity: Severity,
-    message: String,
+    message: Text,
 ) -> Finding {
     let at = Location {
         file: Some(file.to_string()),
@@ -64,6 +79,18 @@ pub(crate) fn problem(
         ..Location::default()
     };
     Finding::builtin(rule, severity, at, message)
+}
+
+/// The Chinese name of a kind of value, for messages.
+fn kind_zh(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "空值",
+        Value::Bool(_) => "布尔值",
+        Value::Number(_) => "数字",
+        Value::String(_) => "文本",
+        Value::Array(_) => "列表",
+        Value::Object(_) => "映射",
+    }
 }
 
 impl Manifest {
@@ -76,18 +103,22 @@ impl Manifest {
                 Ok(e) => e,
                 Err(e) => {
                     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                    let detail = e.without_snippet().to_string();
                     findings.push(problem(
                         name,
                         line,
                         column,
                         builtin::PARSE,
                         Severity::Major,
-                        format!("the manifest cannot be read: {}", e.without_snippet()),
+                        Text::bi(
+                            format!("清单文件无法读取：{detail}"),
+                            format!("the manifest cannot be read: {detail}"),
+                        ),
                     ));
                     return (m, findings);
                 }
             };
-        let mut bad = |line: u64, severity: Severity, message: String| {
+        let mut bad = |line: u64, severity: Severity, message: Text| {
             findings.push(problem(name, line, 0, builtin::MANIFEST, severity, message));
         };
         for (key, entry) in entries {
@@ -99,6 +130,17 @@ impl Manifest {
                 "contract" => m.contract = Some(value),
                 "standard" | "profile" | "calendar" => match text(&value) {
                     Some(s) => match key.as_str() {
+                        "standard" if crate::run::is_path(&s) => {
+                            bad(
+                                line,
+                                Severity::Major,
+                                Text::bi(
+                                    format!("standard 指向标准文件 {s}，该文件不予采用：清单只能以编号指定内置标准（如 elderly-care），自带的标准文件由评估方用 --standard 提供"),
+                                    format!("standard names the file {s}, which is not used: a manifest names a shipped standard by id (such as elderly-care); a standard file is the evaluator's to bring, with --standard"),
+                                ),
+                            );
+                            m.standard_file = Some(s);
+                        }
                         "standard" => m.standard = Some(s),
                         "profile" => m.profile = Some(s),
                         _ => m.calendar = Some(s),
@@ -106,7 +148,10 @@ impl Manifest {
                     None => bad(
                         line,
                         Severity::Major,
-                        format!("{key} must be a string, not {}", records::kind_name(&value)),
+                        Text::bi(
+                            format!("{key} 应为文本，而不是{}", kind_zh(&value)),
+                            format!("{key} must be a string, not {}", records::kind_name(&value)),
+                        ),
                     ),
                 },
                 "period" => match read_period(&value) {
@@ -114,13 +159,18 @@ impl Manifest {
                     Err(e) => bad(line, Severity::Major, e),
                 },
                 "parameters" => match value {
-                    Value::Object(map) => m.parameters = map.into_iter().collect(),
+                    Value::Object(map) => {
+                        m.parameters = map.into_iter().map(|(k, v)| (k, (v, line))).collect()
+                    }
                     other => bad(
                         line,
                         Severity::Major,
-                        format!(
-                            "parameters must be a mapping, not {}",
-                            records::kind_name(&other)
+                        Text::bi(
+                            format!("parameters 应为映射，而不是{}", kind_zh(&other)),
+                            format!(
+                                "parameters must be a mapping, not {}",
+                                records::kind_name(&other)
+                            ),
                         ),
                     ),
                 },
@@ -128,11 +178,14 @@ impl Manifest {
                     Value::Array(items) => {
                         for (i, item) in items.into_iter().enumerate() {
                             match serde_json::from_value::<Waiver>(item) {
-                                Ok(w) => m.waivers.push(w),
+                                Ok(w) => m.waiver_requests.push(w),
                                 Err(e) => bad(
                                     line,
                                     Severity::Major,
-                                    format!("waiver {} is ignored: {e}", i + 1),
+                                    Text::bi(
+                                        format!("第 {} 项豁免申请无法读取：{e}", i + 1),
+                                        format!("waiver request {} cannot be read: {e}", i + 1),
+                                    ),
                                 ),
                             }
                         }
@@ -140,37 +193,51 @@ impl Manifest {
                     other => bad(
                         line,
                         Severity::Major,
-                        format!("waivers must be a list, not {}", records::kind_name(&other)),
+                        Text::bi(
+                            format!("waivers 应为列表，而不是{}", kind_zh(&other)),
+                            format!("waivers must be a list, not {}", records::kind_name(&other)),
+                        ),
                     ),
                 },
                 other => bad(
                     line,
                     Severity::Minor,
-                    format!("unknown key '{other}' is ignored"),
+                    Text::bi(
+                        format!("未知的清单项 '{other}'，已忽略"),
+                        format!("unknown key '{other}' is ignored"),
+                    ),
                 ),
             }
         }
-        if m.period.is_none() && !findings.iter().any(|f| f.message.starts_with("period")) {
+        if m.period.is_none()
+            && !findings
+                .iter()
+                .any(|f| f.message.get(Lang::En).starts_with("period"))
+        {
             findings.push(problem(
                 name,
                 0,
                 0,
                 builtin::MANIFEST,
                 Severity::Major,
-                "the manifest gives no period: records cannot be checked against it, and rules have no 'today'".into(),
+                Text::bi(
+                    "清单未给出评估周期（period）：无法判断记录是否在周期内，规则也没有“今天”",
+                    "the manifest gives no period: records cannot be checked against it, and rules have no 'today'",
+                ),
             ));
         }
         if let Some(cal) = &m.calendar {
             if crate::expr::Calendar::builtin(cal).is_none() {
+                let shipped = crate::expr::Calendar::builtin_ids().join(", ");
                 findings.push(problem(
                     name,
                     0,
                     0,
                     builtin::MANIFEST,
                     Severity::Major,
-                    format!(
-                        "unknown holiday calendar '{cal}' (shipped: {}); working-day rules will be errors",
-                        crate::expr::Calendar::builtin_ids().join(", ")
+                    Text::bi(
+                        format!("未知的节假日日历 '{cal}'（内置：{shipped}）；按工作日计算的规则将出错"),
+                        format!("unknown holiday calendar '{cal}' (shipped: {shipped}); working-day rules will be errors"),
                     ),
                 ));
             }
@@ -179,7 +246,14 @@ impl Manifest {
     }
 }
 
-fn read_period(value: &Value) -> Result<Period, String> {
+fn read_period(value: &Value) -> Result<Period, Text> {
+    read_period_en(value).map_err(|en| {
+        let zh = format!("评估周期（period）无法使用：{en}");
+        Text::bi(zh, en)
+    })
+}
+
+fn read_period_en(value: &Value) -> Result<Period, String> {
     let read = |which: &str| -> Result<Date, String> {
         let v = value
             .get(which)
@@ -218,11 +292,11 @@ waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01
         let (m, findings) = Manifest::parse(text, "submission.yaml");
         assert_eq!(m.standard.as_deref(), Some("elderly-care"));
         assert_eq!(m.period.unwrap().start.to_string(), "2025-01-01");
-        assert_eq!(m.waivers.len(), 1);
-        assert_eq!(m.parameters["target_cases"], serde_json::json!(3));
+        assert_eq!(m.waiver_requests.len(), 1);
+        assert_eq!(m.parameters["target_cases"].0, serde_json::json!(3));
         let messages: Vec<(Option<u64>, Severity, &str)> = findings
             .iter()
-            .map(|f| (f.record.line, f.severity, f.message.as_str()))
+            .map(|f| (f.record.line, f.severity, f.message.get(Lang::En)))
             .collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages
@@ -230,16 +304,20 @@ waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01
             .any(|(l, s, m)| *l == Some(3) && *s == Severity::Minor && m.contains("notes")));
         assert!(messages
             .iter()
-            .any(|(_, s, m)| *s == Severity::Major && m.contains("waiver 2")));
+            .any(|(_, s, m)| *s == Severity::Major && m.contains("waiver request 2")));
     }
 
     #[test]
     fn a_period_that_ends_before_it_starts_or_is_missing_is_a_finding() {
         let (m, f) = Manifest::parse("period: {start: 2025-12-31, end: 2025-01-01}\n", "s.yaml");
         assert!(m.period.is_none());
-        assert!(f[0].message.contains("before it starts"), "{:?}", f);
+        assert!(
+            f[0].message.get(Lang::En).contains("before it starts"),
+            "{:?}",
+            f
+        );
         let (_, f) = Manifest::parse("standard: x\n", "s.yaml");
-        assert!(f[0].message.contains("no period"));
+        assert!(f[0].message.get(Lang::En).contains("no period"));
         let (_, f) = Manifest::parse("standard: [x\n", "s.yaml");
         assert_eq!(f[0].rule, builtin::PARSE);
     }

@@ -1,21 +1,22 @@
 //! Tailoring: the parameters, selection, points and waivers that a manifest and a profile
 //! (a contract's own requirements) apply on top of a standard.
 //!
-//! Parameters are taken from the standard's defaults, then the manifest, then the profile:
-//! the profile is the contract's deliberate tailoring and wins over what a submission says.
+//! Three parties (trust-and-evidence.md): the standard gives the defaults; the organisation's
+//! manifest may only declare the facts the standard marks `declared` and request waivers; the
+//! buyer's contract profile and waiver files set everything else. A profile wins over a
+//! declared fact.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{builtin, Finding};
 use crate::manifest::problem;
 use crate::records;
-use crate::standard::Severity;
-use crate::standard::Standard;
+use crate::standard::{Evidence, Severity, Standard};
 use crate::submission::{Submission, Waiver};
 use crate::text::Text;
 
@@ -38,7 +39,18 @@ pub struct Profile {
     #[serde(default)]
     pub points: BTreeMap<String, f64>,
     #[serde(default)]
+    pub evidence: BTreeMap<String, Evidence>,
+    #[serde(default)]
     pub waivers: Vec<Waiver>,
+}
+
+/// Where a profile came from: the evaluator's command line, or the submission folder (named by
+/// the manifest, used only when no `--profile` was given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileSource {
+    CommandLine,
+    SubmissionFolder,
 }
 
 /// A profile read from disk.
@@ -46,33 +58,82 @@ pub struct Profile {
 pub struct LoadedProfile {
     pub file: String,
     pub sha256: String,
+    pub source: ProfileSource,
     pub profile: Profile,
 }
 
+/// Reads a YAML file of the evaluator's (a profile, a waiver file); errors are exit 2.
+fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<(T, String)> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidProfile,
+            format!("cannot read the {what}: {e}"),
+        )
+        .with_file(path.display().to_string())
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let value = serde_saphyr::from_str_with_options::<T>(
+        text.strip_prefix('\u{feff}').unwrap_or(&text),
+        records::yaml_options(),
+    )
+    .map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        Error::new(
+            ErrorKind::InvalidProfile,
+            format!("the {what} cannot be read: {}", e.without_snippet()),
+        )
+        .with_file(path.display().to_string())
+        .with_position(line, column)
+    })?;
+    Ok((value, records::sha256(&bytes)))
+}
+
+/// Whether a file is a readable profile (and so holds no records).
+pub fn is_profile(path: &Path) -> bool {
+    path.is_file() && read_yaml::<Profile>(path, "profile").is_ok()
+}
+
 impl LoadedProfile {
-    pub fn read(path: &Path) -> Result<LoadedProfile> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidProfile,
-                format!("cannot read the profile: {e}"),
-            )
-            .with_file(path.display().to_string())
-        })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let profile =
-            serde_saphyr::from_str_with_options::<Profile>(&text, records::yaml_options())
-                .map_err(|e| {
-                    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                    Error::new(ErrorKind::InvalidProfile, e.without_snippet().to_string())
-                        .with_file(path.display().to_string())
-                        .with_position(line, column)
-                })?;
+    pub fn read(path: &Path, source: ProfileSource) -> Result<LoadedProfile> {
+        let (profile, sha256) = read_yaml::<Profile>(path, "profile")?;
         Ok(LoadedProfile {
             file: path.display().to_string(),
-            sha256: records::sha256(&bytes),
+            sha256,
+            source,
             profile,
         })
     }
+}
+
+/// A waiver file (`--waivers FILE`): one list of waivers, as in a profile.
+#[derive(Debug, Clone)]
+pub struct LoadedWaivers {
+    pub file: String,
+    pub sha256: String,
+    pub waivers: Vec<Waiver>,
+}
+
+impl LoadedWaivers {
+    pub fn read(path: &Path) -> Result<LoadedWaivers> {
+        let (waivers, sha256) = read_yaml::<Vec<Waiver>>(path, "waiver file")?;
+        Ok(LoadedWaivers {
+            file: path.display().to_string(),
+            sha256,
+            waivers,
+        })
+    }
+}
+
+/// Where a parameter's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamSource {
+    /// The standard's default.
+    Standard,
+    /// The contract profile.
+    Profile,
+    /// The organisation's manifest, for a parameter the standard marks `declared`.
+    Declared,
 }
 
 /// A waiver with where it came from.
@@ -88,6 +149,11 @@ pub struct SourcedWaiver {
 #[derive(Debug, Clone)]
 pub struct Tailoring {
     pub params: BTreeMap<String, Value>,
+    pub param_sources: BTreeMap<String, ParamSource>,
+    /// The kinds the submission must hold, after the profile's changes.
+    pub evidence: BTreeMap<String, Evidence>,
+    /// Waivers the organisation asked for in its manifest: listed, never applied.
+    pub requests: Vec<Waiver>,
     pub rule_active: Vec<bool>,
     pub indicator_active: Vec<bool>,
     pub rule_points: Vec<f64>,
@@ -139,6 +205,7 @@ impl Tailoring {
         standard: &Standard,
         submission: &Submission,
         profile: Option<&LoadedProfile>,
+        waivers: Option<&LoadedWaivers>,
     ) -> Result<Tailoring> {
         let mut t = Tailoring {
             params: standard
@@ -146,6 +213,13 @@ impl Tailoring {
                 .iter()
                 .map(|(k, p)| (k.clone(), p.default.clone()))
                 .collect(),
+            param_sources: standard
+                .parameters
+                .keys()
+                .map(|k| (k.clone(), ParamSource::Standard))
+                .collect(),
+            evidence: standard.evidence.clone(),
+            requests: Vec::new(),
             rule_active: vec![true; standard.rules.len()],
             indicator_active: vec![true; standard.indicators.len()],
             rule_points: standard.rules.iter().map(|r| r.def.points).collect(),
@@ -155,69 +229,100 @@ impl Tailoring {
             findings: Vec::new(),
         };
         let manifest_name = submission.manifest_name();
-        for (key, value) in &submission.manifest.parameters {
-            if t.params.contains_key(key) {
-                t.overrides
-                    .push(format!("parameter {key} = {value} ({manifest_name})"));
-                t.params.insert(key.clone(), value.clone());
-            } else {
-                t.findings.push(problem(
-                    &manifest_name,
-                    0,
-                    0,
-                    builtin::MANIFEST,
-                    Severity::Minor,
-                    format!(
-                        "unknown parameter '{key}' is ignored: it is not one of the standard's parameters ({})",
-                        standard
-                            .parameters
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-        }
-        for w in &submission.manifest.waivers {
-            if !standard
-                .rules
+        let names = || {
+            standard
+                .parameters
                 .iter()
-                .any(|r| glob_match(&w.rule, &r.def.id))
-            {
-                t.findings.push(problem(
-                    &manifest_name,
-                    0,
-                    0,
-                    builtin::MANIFEST,
-                    Severity::Major,
-                    format!(
-                        "waiver names rule '{}', which the standard does not have",
-                        w.rule
-                    ),
-                ));
-                continue;
-            }
-            match read_expiry(w) {
-                Ok(expires) => t.waivers.push(SourcedWaiver {
-                    waiver: w.clone(),
-                    source: manifest_name.clone(),
-                    expires,
-                }),
-                Err(e) => t.findings.push(problem(
-                    &manifest_name,
-                    0,
-                    0,
-                    builtin::MANIFEST,
-                    Severity::Major,
-                    e,
-                )),
-            }
+                .filter(|(_, p)| p.declared)
+                .map(|(k, _)| k.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (key, (value, line)) in &submission.manifest.parameters {
+            let message = match standard.parameters.get(key) {
+                Some(p) if p.declared => {
+                    t.params.insert(key.clone(), value.clone());
+                    t.param_sources.insert(key.clone(), ParamSource::Declared);
+                    continue;
+                }
+                Some(_) => Text::bi(
+                    format!("参数 {key} 由合同方案（评估方）设定，不由提交材料设定：清单中的值 {value} 未采用"),
+                    format!("parameter {key} is set by the contract profile, not by the submission: the manifest's value {value} is not applied"),
+                ),
+                None => Text::bi(
+                    format!("标准没有参数 {key}，清单中的值未采用（可由提交材料申报的参数：{}）", names()),
+                    format!("the standard has no parameter {key}; the manifest's value is not applied (parameters a submission declares: {})", names()),
+                ),
+            };
+            t.findings.push(problem(
+                &manifest_name,
+                *line,
+                0,
+                builtin::MANIFEST,
+                Severity::Major,
+                message,
+            ));
         }
+        t.requests = submission.manifest.waiver_requests.clone();
         if let Some(lp) = profile {
             t.apply_profile(standard, lp)?;
         }
+        if let Some(file) = waivers {
+            for w in &file.waivers {
+                t.add_waiver(standard, w, &file.file)?;
+            }
+        }
         Ok(t)
+    }
+
+    /// Adds a waiver the evaluator granted, after checking that it names rules and records
+    /// explicitly, has an approver and a readable expiry.
+    fn add_waiver(&mut self, standard: &Standard, w: &Waiver, source: &str) -> Result<()> {
+        let err = |detail: String| {
+            Error::new(ErrorKind::InvalidProfile, detail)
+                .with_file(source.to_string())
+                .with_item(w.rule.clone())
+        };
+        let covered = standard
+            .rules
+            .iter()
+            .filter(|r| glob_match(&w.rule, &r.def.id))
+            .count();
+        if covered == 0 {
+            return Err(err(format!(
+                "waiver names rule '{}', which the standard does not have",
+                w.rule
+            )));
+        }
+        if covered == standard.rules.len() && standard.rules.len() > 1 {
+            return Err(err(format!(
+                "waiver pattern '{}' covers every rule: a waiver names the rules it waives",
+                w.rule
+            )));
+        }
+        if w.records.is_empty()
+            || w.records
+                .iter()
+                .any(|r| r.trim().is_empty() || r.contains('*'))
+        {
+            return Err(err(format!(
+                "waiver of {} lists no records: a waiver names the records it covers, by id",
+                w.rule
+            )));
+        }
+        if w.approved_by.as_deref().is_none_or(|a| a.trim().is_empty()) {
+            return Err(err(format!(
+                "waiver of {} names no approver (approved_by)",
+                w.rule
+            )));
+        }
+        let expires = read_expiry(w).map_err(err)?;
+        self.waivers.push(SourcedWaiver {
+            waiver: w.clone(),
+            source: source.to_string(),
+            expires,
+        });
+        Ok(())
     }
 
     fn apply_profile(&mut self, standard: &Standard, lp: &LoadedProfile) -> Result<()> {
@@ -243,6 +348,23 @@ impl Tailoring {
             self.overrides
                 .push(format!("parameter {key} = {value} (profile)"));
             self.params.insert(key.clone(), value.clone());
+            self.param_sources.insert(key.clone(), ParamSource::Profile);
+        }
+        for (kind, need) in &p.evidence {
+            if !standard.kinds.contains_key(kind) {
+                return Err(err(format!(
+                    "evidence names '{kind}', which is not a record kind of the standard"
+                ))
+                .with_item(kind.clone()));
+            }
+            self.evidence.insert(kind.clone(), *need);
+            self.overrides.push(format!(
+                "evidence {kind} = {}",
+                match need {
+                    Evidence::Required => "required",
+                    Evidence::Optional => "optional",
+                }
+            ));
         }
         let ids: Vec<(bool, usize, &str)> = standard
             .rules
@@ -332,22 +454,7 @@ impl Tailoring {
             self.overrides.push(format!("points {id} = {points}"));
         }
         for w in &p.waivers {
-            if !standard
-                .rules
-                .iter()
-                .any(|r| glob_match(&w.rule, &r.def.id))
-            {
-                return Err(err(format!(
-                    "waiver names rule '{}', which the standard does not have",
-                    w.rule
-                )));
-            }
-            let expires = read_expiry(w).map_err(err)?;
-            self.waivers.push(SourcedWaiver {
-                waiver: w.clone(),
-                source: lp.file.clone(),
-                expires,
-            });
+            self.add_waiver(standard, w, &lp.file)?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::profile::{LoadedProfile, Tailoring};
+use crate::profile::{LoadedProfile, LoadedWaivers, ProfileSource, Tailoring};
 use crate::report::{self, Report};
 use crate::standard::{Registry, Standard};
 use crate::submission::Submission;
@@ -16,8 +16,10 @@ use crate::text::Lang;
 pub struct Options {
     /// A standard id or file; overrides the manifest's.
     pub standard: Option<String>,
-    /// A profile file; overrides the manifest's.
+    /// The contract profile; when given, a profile the manifest names is not used.
     pub profile: Option<PathBuf>,
+    /// A waiver file of the evaluator's (a list of waivers, as in a profile).
+    pub waivers: Option<PathBuf>,
     /// Folders whose standards add to or override the shipped ones.
     pub standards_dirs: Vec<PathBuf>,
     pub lang: Lang,
@@ -68,32 +70,45 @@ pub fn load_standard(
 pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let submission = Submission::open(paths)?;
     let mut registry = registry(&options.standards_dirs)?;
-    let standard =
-        match (&options.standard, &submission.manifest.standard) {
-            (Some(s), _) => load_standard(&mut registry, s, None)?,
-            (None, Some(s)) => load_standard(&mut registry, s, submission.root.as_deref())?,
-            (None, None) => return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "no standard to check against: give --standard ID, or name one in submission.yaml",
-            )),
-        };
+    // The standard is a shipped one named by id, or the evaluator's own (--standard, --standards);
+    // never a file from the submission folder.
+    let standard = match (&options.standard, &submission.manifest.standard) {
+        (Some(s), _) => load_standard(&mut registry, s, None)?,
+        (None, Some(s)) => Standard::load(&registry, s)?,
+        (None, None) => {
+            let detail = match &submission.manifest.standard_file {
+                Some(file) => format!(
+                    "the manifest names the standard file {file}, which is not used: a submission names a shipped standard by id; an evaluator brings a standard file with --standard"
+                ),
+                None => "no standard to check against: give --standard ID, or name one in submission.yaml".to_string(),
+            };
+            return Err(Error::new(ErrorKind::InvalidInput, detail));
+        }
+    };
     let profile = match (&options.profile, &submission.manifest.profile) {
-        (Some(p), _) => Some(LoadedProfile::read(p)?),
+        (Some(p), _) => Some(LoadedProfile::read(p, ProfileSource::CommandLine)?),
         (None, Some(p)) => {
             // Shown as the manifest names it, so the report does not depend on where it ran.
-            let mut loaded = LoadedProfile::read(&submission.resolve_path(p))?;
+            let mut loaded =
+                LoadedProfile::read(&submission.resolve_path(p), ProfileSource::SubmissionFolder)?;
             loaded.file = p.clone();
             Some(loaded)
         }
         (None, None) => None,
     };
-    let tailoring = Tailoring::new(&standard, &submission, profile.as_ref())?;
+    let waivers = options
+        .waivers
+        .as_deref()
+        .map(LoadedWaivers::read)
+        .transpose()?;
+    let tailoring = Tailoring::new(&standard, &submission, profile.as_ref(), waivers.as_ref())?;
     let evaluation = engine::evaluate(&standard, &submission, &tailoring, options.lang);
     Ok(report::build(
         &standard,
         &submission,
         &tailoring,
         profile.as_ref(),
+        waivers.as_ref(),
         &evaluation,
         options.lang,
     ))

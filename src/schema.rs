@@ -39,6 +39,8 @@ fn parse_path(path: &str) -> Vec<Seg> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldInfo {
     pub personal: bool,
+    /// The Chinese label of each code of an enumeration (`x-labels`).
+    pub labels: BTreeMap<String, String>,
     /// `date` or `date-time` when the field is declared so.
     pub format: Option<String>,
     pub title: Option<String>,
@@ -56,6 +58,19 @@ pub struct KindSchema {
     pub period: Option<(String, Option<String>)>,
     personal: Vec<Vec<Seg>>,
     dated: Vec<(Vec<Seg>, bool)>,
+    /// Fields whose codes have labels: the path and each label's code.
+    labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
+}
+
+/// A field a record carries that its kind's schema does not define.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    /// JSON pointer of the field in the record.
+    pub pointer: String,
+    /// Its name as written.
+    pub name: String,
+    /// The nearest name the schema defines at that place, when one is close.
+    pub suggestion: Option<String>,
 }
 
 /// One violation of a kind's schema.
@@ -100,6 +115,18 @@ impl KindSchema {
                 _ => None,
             })
             .collect();
+        let labelled = fields
+            .iter()
+            .filter(|(_, f)| !f.labels.is_empty())
+            .map(|(p, f)| {
+                let by_label = f
+                    .labels
+                    .iter()
+                    .map(|(code, label)| (label.clone(), code.clone()))
+                    .collect();
+                (parse_path(p), by_label)
+            })
+            .collect();
         Ok(KindSchema {
             kind: kind.to_string(),
             documents,
@@ -108,6 +135,7 @@ impl KindSchema {
             period,
             personal,
             dated,
+            labelled,
         })
     }
 
@@ -210,6 +238,106 @@ impl KindSchema {
         }
     }
 
+    /// Rewrites the Chinese labels of coded fields (`高`) to their codes (`high`); anything else
+    /// is left for the schema to judge.
+    pub fn normalise_labels(&self, record: &mut Value) {
+        for (path, by_label) in &self.labelled {
+            visit_mut(record, path, &mut |v| {
+                if let Some(code) = v.as_str().and_then(|s| by_label.get(s.trim())) {
+                    *v = Value::String(code.clone());
+                }
+            });
+        }
+    }
+
+    /// The fields of a record that the schemas do not define, with the nearest defined name.
+    /// Objects the schema leaves open (no properties of their own) are not looked into.
+    pub fn unknown_fields(&self, record: &Value) -> Vec<UnknownField> {
+        let mut out = Vec::new();
+        self.walk_unknown(record, "", "", &mut out);
+        out
+    }
+
+    fn has_children(&self, path: &str) -> bool {
+        let dot = format!("{path}.");
+        let each = format!("{path}[]");
+        self.fields
+            .range(path.to_string()..)
+            .take_while(|(k, _)| k.starts_with(path))
+            .any(|(k, _)| k.starts_with(&dot) || k.starts_with(&each))
+            || path.is_empty()
+    }
+
+    fn walk_unknown(&self, node: &Value, path: &str, pointer: &str, out: &mut Vec<UnknownField>) {
+        match node {
+            Value::Object(map) => {
+                if !self.has_children(path) {
+                    return;
+                }
+                for (key, child) in map {
+                    let named = join(path, key);
+                    let any = join(path, "*");
+                    let child_pointer =
+                        format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    let child_path = if self.fields.contains_key(&named) {
+                        named
+                    } else if self.fields.contains_key(&any) {
+                        any
+                    } else if path.is_empty() && key == "kind" {
+                        continue;
+                    } else {
+                        out.push(UnknownField {
+                            pointer: child_pointer,
+                            name: key.clone(),
+                            suggestion: self.nearest(path, key),
+                        });
+                        continue;
+                    };
+                    self.walk_unknown(child, &child_path, &child_pointer, out);
+                }
+            }
+            Value::Array(items) => {
+                let each = format!("{path}[]");
+                for (i, item) in items.iter().enumerate() {
+                    self.walk_unknown(item, &each, &format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The defined field beside `path` whose name is nearest to `name`, when it is close.
+    fn nearest(&self, path: &str, name: &str) -> Option<String> {
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}.")
+        };
+        self.fields
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|rest| !rest.contains('.') && !rest.contains("[]") && *rest != "*")
+            .map(|candidate| (edit_distance(name, candidate), candidate))
+            .filter(|(d, c)| *d <= (c.chars().count().max(name.chars().count()) / 3).max(1))
+            .min()
+            .map(|(_, c)| c.to_string())
+    }
+
+    /// The label of a code, looked up in the fields named `field` (a dotted path, or its last
+    /// part), or in every labelled field when no field is named.
+    pub fn label_of(&self, code: &str, field: Option<&str>) -> Option<&str> {
+        self.fields
+            .iter()
+            .filter(|(path, _)| match field {
+                None => true,
+                Some(f) => {
+                    let plain = path.replace("[]", "");
+                    plain == f || plain.ends_with(&format!(".{f}"))
+                }
+            })
+            .find_map(|(_, info)| info.labels.get(code).map(String::as_str))
+    }
+
     /// A copy of the record with every personal field masked.
     pub fn masked(&self, record: &Value) -> Value {
         let mut copy = record.clone();
@@ -225,6 +353,24 @@ impl KindSchema {
         }
         copy
     }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 fn unescape(part: &str) -> String {
@@ -313,6 +459,13 @@ fn collect_fields(
         }
         if entry.title.is_none() {
             entry.title = obj.get("title").and_then(Value::as_str).map(str::to_string);
+        }
+        if let Some(labels) = obj.get("x-labels").and_then(Value::as_object) {
+            for (code, label) in labels {
+                if let Some(label) = label.as_str() {
+                    entry.labels.insert(code.clone(), label.to_string());
+                }
+            }
         }
     }
     if let Some(target) = obj

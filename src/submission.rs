@@ -9,6 +9,7 @@ use crate::finding::{builtin, Finding};
 use crate::manifest::problem;
 use crate::records::{self, FileRead, Format};
 use crate::standard::Severity;
+use crate::text::Text;
 
 /// The manifest's file names, in the order they are looked for.
 pub const MANIFEST_NAMES: &[&str] = &["submission.yaml", "submission.yml"];
@@ -44,6 +45,9 @@ impl Submission {
     /// Opens the paths given: at most one submission folder (with its manifest) and any number
     /// of single record files. Unreadable files become findings; only a layout that cannot be a
     /// submission is an error.
+    ///
+    /// A file the manifest names as its profile is passed over as not holding records only
+    /// when it is a profile, so a manifest cannot hide a record file by calling it its profile.
     pub fn open(paths: &[PathBuf]) -> Result<Submission> {
         if paths.is_empty() {
             return Err(Error::new(
@@ -78,7 +82,10 @@ impl Submission {
                     sub.read_manifest(&path, name);
                     skip.push(path);
                     if let Some(profile) = &sub.manifest.profile {
-                        skip.push(root.join(profile));
+                        let path = root.join(profile);
+                        if crate::profile::is_profile(&path) {
+                            skip.push(path);
+                        }
                     }
                 }
                 None => sub.findings.push(problem(
@@ -87,9 +94,12 @@ impl Submission {
                     0,
                     builtin::MANIFEST,
                     Severity::Major,
-                    format!(
-                        "the submission folder {} has no submission.yaml manifest",
-                        root.display()
+                    Text::bi(
+                        format!("提交文件夹 {} 中没有 submission.yaml 清单", root.display()),
+                        format!(
+                            "the submission folder {} has no submission.yaml manifest",
+                            root.display()
+                        ),
                     ),
                 )),
             }
@@ -118,7 +128,7 @@ impl Submission {
                                 0,
                                 builtin::PARSE,
                                 Severity::Major,
-                                format!("cannot read: {e}"),
+                                Text::bi(format!("无法读取：{e}"), format!("cannot read: {e}")),
                             ));
                             continue;
                         }
@@ -155,7 +165,10 @@ impl Submission {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                let message = format!("cannot read the manifest: {e}");
+                let message = Text::bi(
+                    format!("无法读取清单文件：{e}"),
+                    format!("cannot read the manifest: {e}"),
+                );
                 self.findings.push(problem(
                     name,
                     0,

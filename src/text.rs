@@ -39,6 +39,14 @@ impl Text {
         }
     }
 
+    /// A text in both languages.
+    pub fn bi(zh: impl Into<String>, en: impl Into<String>) -> Text {
+        Text::Bilingual {
+            zh: Some(zh.into()),
+            en: Some(en.into()),
+        }
+    }
+
     /// Every language variant present, for checks that apply to all of them.
     pub fn variants(&self) -> Vec<&str> {
         match self {

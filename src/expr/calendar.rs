@@ -105,27 +105,30 @@ impl Calendar {
             .collect()
     }
 
-    fn check_covered(&self, d: Date) -> Result<(), String> {
-        if self.years.contains(&d.year()) {
-            Ok(())
-        } else {
-            let first = self.years.first().copied().unwrap_or_default();
-            let last = self.years.last().copied().unwrap_or_default();
-            Err(format!(
-                "the holiday calendar {} covers {first}–{last}; {d} is outside it",
-                self.id
-            ))
-        }
+    /// Whether the calendar lists the holidays of this year.
+    pub fn covers(&self, year: i16) -> bool {
+        self.years.contains(&year)
     }
 
-    /// Whether `d` is a working day; an error when the calendar does not cover its year.
+    /// The years from `a` to `b` (either order) that the calendar does not cover: working days
+    /// there are counted Monday to Friday, and the report says so.
+    pub fn uncovered_years(&self, a: Date, b: Date) -> Vec<i16> {
+        let (from, to) = if a <= b { (a, b) } else { (b, a) };
+        (from.year()..=to.year())
+            .filter(|y| !self.covers(*y))
+            .collect()
+    }
+
+    /// Whether `d` is a working day: the calendar's days off and make-up days in the years it
+    /// covers, Monday to Friday in the others.
     pub fn is_working_day(&self, d: Date) -> Result<bool, String> {
-        self.check_covered(d)?;
-        if self.workdays.contains(&d) {
-            return Ok(true);
-        }
-        if self.off.contains(&d) {
-            return Ok(false);
+        if self.covers(d.year()) {
+            if self.workdays.contains(&d) {
+                return Ok(true);
+            }
+            if self.off.contains(&d) {
+                return Ok(false);
+            }
         }
         Ok(!matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday))
     }
@@ -232,11 +235,20 @@ mod tests {
     }
 
     #[test]
-    fn a_year_outside_the_calendar_is_an_error() {
-        let err = cn()
-            .working_days_between(d(2026, 12, 30), d(2027, 1, 4))
-            .unwrap_err();
-        assert!(err.contains("2027-01-01"), "{err}");
-        assert!(cn().is_working_day(d(2023, 6, 1)).is_err());
+    fn a_year_outside_the_calendar_counts_monday_to_friday_and_is_named() {
+        // 2027-01-01 is a Friday: counted as a working day, with the year named.
+        assert_eq!(
+            cn().working_days_between(d(2026, 12, 30), d(2027, 1, 4)),
+            Ok(3)
+        );
+        assert_eq!(
+            cn().uncovered_years(d(2026, 12, 30), d(2027, 1, 4)),
+            vec![2027]
+        );
+        assert_eq!(cn().is_working_day(d(2023, 6, 1)), Ok(true));
+        assert_eq!(cn().is_working_day(d(2019, 1, 5)), Ok(false));
+        assert!(cn()
+            .uncovered_years(d(2025, 1, 1), d(2025, 12, 31))
+            .is_empty());
     }
 }

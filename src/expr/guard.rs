@@ -29,6 +29,29 @@ pub fn guard(source: &str) -> Option<String> {
     Some(out)
 }
 
+/// The guarded text of each operand of an expression's top-level `and`s, in order (the whole
+/// expression when it is no conjunction): the parts a failed requirement is traced to.
+pub fn conjuncts(source: &str) -> Vec<String> {
+    fn collect(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::BinOp(b) if matches!(b.op, BinOpKind::ScAnd) => {
+                collect(&b.left, out);
+                collect(&b.right, out);
+            }
+            other => {
+                let mut text = String::new();
+                print(other, &mut text);
+                out.push(text);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(expr) = parse_expr(source) {
+        collect(&expr, &mut out);
+    }
+    out
+}
+
 fn op_name(op: BinOpKind) -> Option<&'static str> {
     Some(match op {
         BinOpKind::Lt => "<",

@@ -59,6 +59,15 @@ pub fn add_helpers(env: &mut Environment<'_>) {
     env.add_function("matches", matches);
     env.add_function("valid_id_number", valid_id_number);
     env.add_function("valid_credit_code", valid_credit_code);
+    env.add_function("in_period", in_period);
+    env.add_function("before_period", before_period);
+    env.add_function("after_period", after_period);
+    env.add_test("in_period", in_period_test);
+    env.add_test("before_period", before_period_test);
+    env.add_test("after_period", after_period_test);
+    env.add_function("period_share", period_share);
+    env.add_function("missed_due", missed_due);
+    env.add_function("unanswered", unanswered);
 }
 
 /// The names of the helper functions, for linting and documentation.
@@ -72,7 +81,48 @@ pub const HELPERS: &[&str] = &[
     "matches",
     "valid_id_number",
     "valid_credit_code",
+    "in_period",
+    "before_period",
+    "after_period",
+    "period_share",
+    "missed_due",
+    "unanswered",
 ];
+
+/// The name under which an evaluation's [`Notes`] sit in its context.
+pub const NOTES: &str = "__notes";
+
+/// What helpers noticed during a run that the report should say once: the years a working-day
+/// count reached that the holiday calendar does not cover (counted Monday to Friday there).
+#[derive(Debug, Default)]
+pub struct Notes {
+    uncovered: std::sync::Mutex<std::collections::BTreeSet<i16>>,
+}
+
+impl minijinja::value::Object for Notes {}
+
+impl Notes {
+    /// The years counted Monday to Friday, sorted.
+    pub fn uncovered_years(&self) -> Vec<i16> {
+        self.uncovered
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn note_uncovered(state: &State, years: Vec<i16>) {
+    if years.is_empty() {
+        return;
+    }
+    if let Some(v) = state.lookup(NOTES) {
+        if let Some(notes) = v.downcast_object_ref::<Notes>() {
+            if let Ok(mut set) = notes.uncovered.lock() {
+                set.extend(years);
+            }
+        }
+    }
+}
 
 fn invalid(msg: impl Into<String>) -> JinjaError {
     JinjaError::new(JinjaErrorKind::InvalidOperation, msg.into())
@@ -148,8 +198,9 @@ fn working_days_between(state: &State, a: Value, b: Value) -> Result<Value, Jinj
         when(&a, "working_days_between")?,
         when(&b, "working_days_between")?,
     );
-    calendar_of(state)?
-        .working_days_between(a.date(), b.date())
+    let cal = calendar_of(state)?;
+    note_uncovered(state, cal.uncovered_years(a.date(), b.date()));
+    cal.working_days_between(a.date(), b.date())
         .map(Value::from)
         .map_err(invalid)
 }
@@ -165,10 +216,10 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
             "add_working_days: {n} is not a whole number of days"
         ))
     })?;
-    calendar_of(state)?
-        .add_working_days(d.date(), n)
-        .map(|d| Value::from(d.to_string()))
-        .map_err(invalid)
+    let cal = calendar_of(state)?;
+    let end = cal.add_working_days(d.date(), n).map_err(invalid)?;
+    note_uncovered(state, cal.uncovered_years(d.date(), end));
+    Ok(Value::from(end.to_string()))
 }
 
 /// `overdue(items, start, end, limit[, unit])`: the items of a list whose `end` is missing or
@@ -218,20 +269,180 @@ fn overdue(
         let elapsed = match unit.as_str() {
             "days" => dates::days_between(a.date(), b.date()) as f64,
             "hours" => dates::hours_between(a, b),
-            "working_days" => calendar_of(state)?
-                .working_days_between(a.date(), b.date())
-                .map_err(invalid)? as f64,
+            "working_days" => {
+                let cal = calendar_of(state)?;
+                note_uncovered(state, cal.uncovered_years(a.date(), b.date()));
+                cal.working_days_between(a.date(), b.date())
+                    .map_err(invalid)? as f64
+            }
             other => {
                 return Err(invalid(format!(
                     "overdue: unit '{other}' is not days, working_days or hours"
                 )))
             }
         };
-        if elapsed > limit {
+        // An end before its start (a report dated before the incident) is not on time either.
+        if elapsed > limit || elapsed < 0.0 {
             late.push(item);
         }
     }
     Ok(Value::from(late))
+}
+
+/// The submission period, from the `submission` in scope.
+fn period_of(state: &State) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError> {
+    let period = state
+        .lookup("submission")
+        .and_then(|s| s.get_attr("period").ok())
+        .filter(|v| !is_missing(v))
+        .ok_or_else(|| invalid("the submission has no period, so nothing can be placed in it"))?;
+    let read = |which: &str| -> Result<jiff::civil::Date, JinjaError> {
+        let v = period.get_attr(which)?;
+        when(&v, "the period").map(|w| w.date())
+    };
+    Ok((read("start")?, read("end")?))
+}
+
+/// `in_period(d)`: the date falls within the period, both ends included; missing is unknown.
+fn in_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+    let (start, end) = period_of(state)?;
+    let d = when(&d, "in_period")?.date();
+    Ok(Value::from(start <= d && d <= end))
+}
+
+/// `before_period(d)`: the date falls before the period starts.
+fn before_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+    let (start, _) = period_of(state)?;
+    Ok(Value::from(when(&d, "before_period")?.date() < start))
+}
+
+/// `after_period(d)`: the date falls after the period ends.
+fn after_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+    let (_, end) = period_of(state)?;
+    Ok(Value::from(when(&d, "after_period")?.date() > end))
+}
+
+/// The test forms (`selectattr('date', 'in_period')`): a missing or unreadable date is not in
+/// (or before, or after) the period.
+fn in_period_test(state: &State, d: Value) -> bool {
+    in_period(state, d).is_ok_and(|v| v.is_true())
+}
+
+fn before_period_test(state: &State, d: Value) -> bool {
+    before_period(state, d).is_ok_and(|v| v.is_true())
+}
+
+fn after_period_test(state: &State, d: Value) -> bool {
+    after_period(state, d).is_ok_and(|v| v.is_true())
+}
+
+/// `period_share(start, end)`: the share of the period's days that fall between `start` and
+/// `end` (a missing start is the period's start, a missing end its end), for pro-rating.
+fn period_share(state: &State, start: Value, end: Value) -> Result<Value, JinjaError> {
+    let (ps, pe) = period_of(state)?;
+    let read = |v: &Value, default| -> Result<jiff::civil::Date, JinjaError> {
+        if is_missing(v) {
+            Ok(default)
+        } else {
+            when(v, "period_share").map(|w| w.date())
+        }
+    };
+    let (s, e) = (read(&start, ps)?.max(ps), read(&end, pe)?.min(pe));
+    let total = dates::days_between(ps, pe) + 1;
+    let covered = (dates::days_between(s, e) + 1).max(0);
+    Ok(Value::from(covered as f64 / total as f64))
+}
+
+/// The dates of a list, read; missing entries are left out, unreadable ones are an error.
+fn date_list(items: &Value, what: &str) -> Result<Vec<jiff::civil::Date>, JinjaError> {
+    let mut out = Vec::new();
+    if is_missing(items) {
+        return Ok(out);
+    }
+    for item in items.try_iter()? {
+        if is_missing(&item) {
+            continue;
+        }
+        out.push(when(&item, what)?.date());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn whole_days(n: &Value, what: &str) -> Result<i64, JinjaError> {
+    if is_missing(n) {
+        return Err(missing(what));
+    }
+    i64::try_from(n.clone())
+        .ok()
+        .filter(|d| *d >= 0)
+        .ok_or_else(|| invalid(format!("{what}: {n} is not a whole number of days")))
+}
+
+/// `missed_due(dates, every_days, until)`: for a duty that recurs every `every_days` after each
+/// event (same-day events count once), the due dates inside the period, and not after `until`
+/// when it is given, by which no further event had come.
+fn missed_due(
+    state: &State,
+    dates: Value,
+    every: Value,
+    until: Value,
+) -> Result<Value, JinjaError> {
+    let (start, end) = period_of(state)?;
+    let every = whole_days(&every, "missed_due")?;
+    let events = date_list(&dates, "missed_due")?;
+    let last_day = if is_missing(&until) {
+        end
+    } else {
+        when(&until, "missed_due")?.date().min(end)
+    };
+    let mut missed = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let Ok(due) = event.checked_add(jiff::Span::new().days(every)) else {
+            continue;
+        };
+        let next_in_time = events.get(i + 1).is_some_and(|next| *next <= due);
+        if !next_in_time && start <= due && due <= last_day {
+            missed.push(Value::from(due.to_string()));
+        }
+    }
+    Ok(Value::from(missed))
+}
+
+/// `unanswered(items, field, answers, within_days)`: the items whose date in `field` has no date
+/// among `answers` on the same day or up to `within_days` days later. An item with no date is
+/// unanswered.
+fn unanswered(
+    items: Value,
+    field: String,
+    answers: Value,
+    within: Value,
+) -> Result<Value, JinjaError> {
+    let within = whole_days(&within, "unanswered")?;
+    let answers = date_list(&answers, "unanswered")?;
+    let mut out = Vec::new();
+    if is_missing(&items) {
+        return Ok(Value::from(out));
+    }
+    for item in items.try_iter()? {
+        let at = item.get_attr(&field)?;
+        let answered = match when(&at, "unanswered") {
+            Ok(at) => {
+                let at = at.date();
+                answers.iter().any(|a| {
+                    let d = dates::days_between(at, *a);
+                    (0..=within).contains(&d)
+                })
+            }
+            Err(e) if is_missing_data(&e) => false,
+            Err(e) => return Err(e),
+        };
+        if !answered {
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
 }
 
 /// `matches(text, regex)`: whether the regular expression matches somewhere in the text.
@@ -429,8 +640,101 @@ mod tests {
         assert!(eval("overdue(record.i, 'at', 'rep', 1, 'weeks')", t).is_err());
     }
 
+    fn eval_in(expr: &str, record: serde_json::Value) -> (Result<Value, JinjaError>, Vec<i16>) {
+        let notes = std::sync::Arc::new(Notes::default());
+        let e = environment().compile_expression(expr).unwrap();
+        let out = e.eval(context! {
+            record => to_value(&record),
+            submission => context!{ calendar => "cn-mainland", period => context!{ start => "2025-01-01", end => "2025-12-31" } },
+            __notes => Value::from_dyn_object(notes.clone()),
+        });
+        (out, notes.uncovered_years())
+    }
+
     #[test]
-    fn unreadable_dates_and_uncovered_years_raise() {
+    fn period_helpers_place_dates_and_treat_missing_as_unknown() {
+        let r = serde_json::json!({"a": "2024-12-31", "b": "2025-06-01", "c": "2026-01-01T08:00:00+08:00",
+            "list": [{"d": "2024-05-01"}, {"d": "2025-05-01"}, {}]});
+        let t = |e: &str| eval_in(e, r.clone()).0.unwrap().is_true();
+        assert!(t("before_period(record.a)") && !t("in_period(record.a)"));
+        assert!(t("in_period(record.b)") && !t("after_period(record.b)"));
+        assert!(t("after_period(record.c)"));
+        assert!(t(
+            "record.list | selectattr('d', 'in_period') | list | length == 1"
+        ));
+        assert!(t("record.b is in_period"));
+        let err = eval_in("in_period(record.none)", r.clone()).0.unwrap_err();
+        assert!(is_missing_data(&err), "{err}");
+    }
+
+    #[test]
+    fn period_share_prorates_a_stay_inside_the_period() {
+        let r = serde_json::json!({"s": "2025-07-01", "e": "2026-03-01", "old": "2019-01-01"});
+        let v = |e: &str| f64::try_from(eval_in(e, r.clone()).0.unwrap()).unwrap();
+        assert!((v("period_share(record.s, record.none)") - 184.0 / 365.0).abs() < 1e-12);
+        assert_eq!(v("period_share(record.old, record.e)"), 1.0);
+        assert_eq!(v("period_share(record.none, record.none)"), 1.0);
+        assert_eq!(v("period_share(record.e, record.none)"), 0.0);
+    }
+
+    #[test]
+    fn missed_due_judges_only_due_dates_inside_the_period() {
+        let r = serde_json::json!({});
+        let list = |e: &str| -> Vec<String> {
+            eval_in(e, r.clone())
+                .0
+                .unwrap()
+                .try_iter()
+                .unwrap()
+                .map(|v| v.to_string())
+                .collect()
+        };
+        // Admitted 2019, re-assessed every 180 days until 2024-10-01, then nothing: the one due
+        // date in 2025 (2025-03-30) was missed; nothing before 2025 is judged.
+        assert_eq!(
+            list("missed_due(['2019-01-10', '2019-03-01', '2024-10-01'], 180, none)"),
+            vec!["2025-03-30"]
+        );
+        // Two re-assessments on one day count once; one in time keeps the next due date.
+        assert_eq!(
+            list("missed_due(['2025-01-05', '2025-01-05', '2025-06-30'], 180, none)"),
+            vec!["2025-12-27"]
+        );
+        assert!(list("missed_due(['2025-01-05', '2025-06-30'], 180, '2025-09-01')").is_empty());
+    }
+
+    #[test]
+    fn unanswered_lists_items_without_an_answer_in_time() {
+        let r = serde_json::json!({"inc": [{"at": "2025-03-01"}, {"at": "2025-05-01"}, {}],
+            "re": ["2025-03-04", "2025-05-20"]});
+        let (v, _) = eval_in("unanswered(record.inc, 'at', record.re, 7) | length", r);
+        assert_eq!(v.unwrap(), Value::from(2));
+    }
+
+    #[test]
+    fn working_days_outside_the_calendar_count_monday_to_friday_and_are_noted() {
+        let (v, years) = eval_in(
+            "working_days_between('2019-03-01', '2019-03-08')",
+            serde_json::json!({}),
+        );
+        assert_eq!(v.unwrap(), Value::from(5));
+        assert_eq!(years, vec![2019]);
+        let (_, years) = eval_in(
+            "working_days_between('2025-03-01', '2025-03-08')",
+            serde_json::json!({}),
+        );
+        assert!(years.is_empty());
+    }
+
+    #[test]
+    fn overdue_counts_an_end_before_its_start() {
+        let r = serde_json::json!({"i": [{"at": "2025-03-02T08:00:00+08:00", "rep": "2025-03-01T20:00:00+08:00"}]});
+        let (v, _) = eval_in("overdue(record.i, 'at', 'rep', 24, 'hours') | length", r);
+        assert_eq!(v.unwrap(), Value::from(1));
+    }
+
+    #[test]
+    fn unreadable_dates_raise() {
         let err = eval(
             "days_between('2025-02-30', '2025-03-01')",
             serde_json::json!({}),
@@ -440,8 +744,6 @@ mod tests {
             err.to_string().contains("not a valid calendar date"),
             "{err}"
         );
-        let err = eval("add_working_days('2027-01-04', 3)", serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("covers 2024–2026"), "{err}");
         assert!(eval("matches('x', '(')", serde_json::json!({})).is_err());
     }
 

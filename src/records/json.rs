@@ -5,11 +5,11 @@ use serde_json::Value;
 use super::ReadError;
 
 fn error(e: &serde_json::Error, line_offset: u64) -> ReadError {
-    ReadError {
-        message: e.to_string(),
-        line: e.line() as u64 + line_offset,
-        column: e.column() as u64,
-    }
+    ReadError::parser(
+        e.to_string(),
+        e.line() as u64 + line_offset,
+        e.column() as u64,
+    )
 }
 
 /// The line each element of a top-level JSON array starts on.

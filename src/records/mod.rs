@@ -35,9 +35,20 @@ impl Record {
 /// Why (part of) a file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
-    pub message: String,
+    pub message: crate::text::Text,
     pub line: u64,
     pub column: u64,
+}
+
+impl ReadError {
+    /// A parser's own error, in its words, with a Chinese lead.
+    pub fn parser(detail: String, line: u64, column: u64) -> ReadError {
+        ReadError {
+            message: crate::text::Text::bi(format!("文件无法解析：{detail}"), detail),
+            line,
+            column,
+        }
+    }
 }
 
 /// A file read: its hash, the records it held, and what could not be read.
@@ -101,7 +112,10 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
         Ok(b) => b,
         Err(e) => {
             read.errors.push(ReadError {
-                message: format!("cannot read the file: {e}"),
+                message: crate::text::Text::bi(
+                    format!("文件无法读取：{e}"),
+                    format!("cannot read the file: {e}"),
+                ),
                 line: 0,
                 column: 0,
             });
@@ -111,7 +125,10 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     read.sha256 = sha256(&bytes);
     if let Format::Ledger(name) = format {
         read.errors.push(ReadError {
-            message: format!("{name} ledgers are not read by this version; export the records as YAML, JSON or JSONL"),
+            message: crate::text::Text::bi(
+                format!("此版本尚不能读取 {name} 台账；请将记录导出为 YAML、JSON 或 JSONL"),
+                format!("{name} ledgers are not read by this version; export the records as YAML, JSON or JSONL"),
+            ),
             line: 0,
             column: 0,
         });
@@ -125,7 +142,10 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
                 .filter(|b| **b == b'\n')
                 .count() as u64;
             read.errors.push(ReadError {
-                message: "the file is not valid UTF-8".to_string(),
+                message: crate::text::Text::bi(
+                    "文件不是有效的 UTF-8 编码",
+                    "the file is not valid UTF-8",
+                ),
                 line,
                 column: 0,
             });
@@ -155,9 +175,12 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
             }
             Value::Null => {}
             other => read.errors.push(ReadError {
-                message: format!(
-                    "a record must be a mapping of fields, found {}",
-                    kind_name(&other)
+                message: crate::text::Text::bi(
+                    "一条记录应为字段映射，此处不是",
+                    format!(
+                        "a record must be a mapping of fields, found {}",
+                        kind_name(&other)
+                    ),
                 ),
                 line,
                 column: 0,
@@ -237,7 +260,10 @@ mod tests {
     #[test]
     fn ledgers_are_reported_not_silently_skipped() {
         let r = read_str("activities.csv", "id,date\n");
-        assert!(r.errors[0].message.contains("CSV"));
+        assert!(r.errors[0]
+            .message
+            .get(crate::text::Lang::En)
+            .contains("CSV"));
         assert!(Format::of(Path::new("scan.pdf")).is_none());
     }
 }

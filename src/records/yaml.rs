@@ -7,11 +7,7 @@ use super::{yaml_options, ReadError};
 
 fn error(e: &serde_saphyr::Error) -> ReadError {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    ReadError {
-        message: e.without_snippet().to_string(),
-        line,
-        column,
-    }
+    ReadError::parser(e.without_snippet().to_string(), line, column)
 }
 
 /// The values of a YAML text with the line each starts on.

@@ -10,11 +10,12 @@ use serde_json::Value;
 
 use crate::engine::{Evaluation, IndicatorTally, RuleTally};
 use crate::finding::Finding;
-use crate::profile::{LoadedProfile, Tailoring};
+use crate::profile::{LoadedProfile, LoadedWaivers, ParamSource, ProfileSource, Tailoring};
 use crate::score;
 use crate::standard::{Direction, SectionNode, Severity, Standard};
 use crate::submission::Submission;
 use crate::text::Lang;
+use crate::text::Text;
 
 pub use render::{render, Format, Renderer};
 
@@ -28,6 +29,9 @@ pub struct Tool {
 pub struct ProfileInfo {
     pub file: String,
     pub sha256: String,
+    /// `command_line` (the evaluator's `--profile`) or `submission_folder` (named by the
+    /// organisation's manifest, used because no `--profile` was given).
+    pub source: ProfileSource,
     pub id: Option<String>,
     pub title: Option<String>,
     pub overrides: Vec<String>,
@@ -45,6 +49,10 @@ pub struct StandardInfo {
     pub version: String,
     pub title: String,
     pub sha256: String,
+    /// Whether the standard (and everything it extends) is one shipped with yardstick; when not,
+    /// `file` is the evaluator's own standard file.
+    pub shipped: bool,
+    pub file: Option<String>,
     pub profile: Option<ProfileInfo>,
     pub basis: Vec<BasisInfo>,
 }
@@ -125,6 +133,8 @@ pub struct SectionResult {
 pub struct RuleResult {
     pub id: String,
     pub title: String,
+    /// What the rule requires, with this run's parameter values.
+    pub requirement: Option<String>,
     pub section: String,
     pub applies_to: String,
     pub severity: Severity,
@@ -145,6 +155,7 @@ pub struct RuleResult {
 pub struct IndicatorResult {
     pub id: String,
     pub title: String,
+    pub requirement: Option<String>,
     pub section: String,
     pub applies_to: String,
     pub measure: &'static str,
@@ -168,6 +179,35 @@ pub struct WaivedResult {
     pub outcome: &'static str,
 }
 
+/// A parameter's value and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterInfo {
+    pub value: Value,
+    pub source: ParamSource,
+}
+
+/// A waiver the organisation asked for in its manifest: listed for the evaluator, not applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverRequest {
+    pub rule: String,
+    pub records: Vec<String>,
+    pub reason: String,
+}
+
+/// A required kind the submission holds no record of, and the points that cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingEvidence {
+    pub kind: String,
+    pub points: f64,
+}
+
+/// A file of the evaluator's that the run used, with its hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInfo {
+    pub file: String,
+    pub sha256: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct WaiverInfo {
     pub rule: String,
@@ -188,13 +228,23 @@ pub struct Report {
     pub lang: Lang,
     pub standard: StandardInfo,
     pub submission: SubmissionInfo,
-    pub parameters: BTreeMap<String, Value>,
+    /// Every parameter's value and its source (`standard`, `profile`, `declared`).
+    pub parameters: BTreeMap<String, ParameterInfo>,
+    /// The required kinds with no record, and the points each cost.
+    pub missing_evidence: Vec<MissingEvidence>,
     pub summary: Summary,
     pub sections: Vec<SectionResult>,
     pub rules: Vec<RuleResult>,
     pub indicators: Vec<IndicatorResult>,
     pub findings: Vec<Finding>,
+    /// Waivers granted (by the contract profile or a waiver file) and what each covered.
     pub waivers: Vec<WaiverInfo>,
+    /// The waiver file given with `--waivers`.
+    pub waiver_file: Option<FileInfo>,
+    /// Waivers the organisation requested in its manifest: not applied.
+    pub waiver_requests: Vec<WaiverRequest>,
+    /// What the reader should know about how the figures were computed.
+    pub notes: Vec<String>,
 }
 
 /// What the command line's exit status is decided by.
@@ -229,8 +279,10 @@ impl Report {
     }
 }
 
-fn rule_status(t: &RuleTally) -> &'static str {
-    if t.applicable() == 0 {
+fn rule_status(t: &RuleTally, missing: bool) -> &'static str {
+    if missing {
+        "fail"
+    } else if t.applicable() == 0 {
         "not_applicable"
     } else if t.fail > 0 {
         "fail"
@@ -250,7 +302,14 @@ fn rule_scored(
     points: f64,
     scoring: crate::standard::RuleScoring,
     t: &RuleTally,
+    missing: bool,
 ) -> Option<Scored> {
+    if missing {
+        return Some(Scored {
+            earned: 0.0,
+            possible: points,
+        });
+    }
     (t.applicable() > 0).then(|| Scored {
         earned: score::rule_points(scoring, points, t.pass + t.waived, t.fail + t.error),
         possible: points,
@@ -262,8 +321,19 @@ fn indicator_scored(
     i: usize,
     points: f64,
     t: &IndicatorTally,
+    missing: bool,
 ) -> (Option<Scored>, Option<bool>, &'static str) {
     let def = &standard.indicators[i].def;
+    if missing {
+        return (
+            Some(Scored {
+                earned: 0.0,
+                possible: points,
+            }),
+            Some(false),
+            "fail",
+        );
+    }
     let Some(value) = t.value else {
         return (None, None, "not_applicable");
     };
@@ -295,9 +365,12 @@ pub fn build(
     submission: &Submission,
     tailoring: &Tailoring,
     profile: Option<&LoadedProfile>,
+    waiver_file: Option<&LoadedWaivers>,
     eval: &Evaluation,
     lang: Lang,
 ) -> Report {
+    let missing = |kind: &str| eval.missing_evidence.iter().any(|k| k == kind);
+    let mut findings: Vec<Finding> = eval.findings.iter().map(|f| f.in_lang(lang)).collect();
     let mut rule_scores: Vec<Option<Scored>> = Vec::new();
     let mut rules = Vec::new();
     let mut counts = Counts::default();
@@ -308,7 +381,8 @@ pub fn build(
             continue;
         };
         let points = tailoring.rule_points[i];
-        let scored = rule_scored(points, rule.def.scoring, t);
+        let gone = missing(&rule.def.applies_to);
+        let scored = rule_scored(points, rule.def.scoring, t, gone);
         counts.pass += t.pass;
         counts.fail += t.fail;
         counts.error += t.error;
@@ -320,6 +394,7 @@ pub fn build(
         rules.push(RuleResult {
             id: rule.def.id.clone(),
             title: rule.def.title.get(lang).to_string(),
+            requirement: standard.render_requirement(&rule.def.id, lang, &tailoring.params),
             section: rule.section.clone(),
             applies_to: rule.def.applies_to.clone(),
             severity: rule.def.severity,
@@ -333,7 +408,7 @@ pub fn build(
             not_applicable: t.not_applicable,
             points,
             earned: score::round2(scored.as_ref().map_or(0.0, |s| s.earned)),
-            status: rule_status(t),
+            status: rule_status(t, gone),
         });
         rule_scores.push(scored);
     }
@@ -345,10 +420,18 @@ pub fn build(
             continue;
         };
         let points = tailoring.indicator_points[i];
-        let (scored, met, status) = indicator_scored(standard, i, points, t);
+        let gone = missing(&ind.def.applies_to);
+        let (scored, met, status) = indicator_scored(standard, i, points, t, gone);
+        if let Some(sc) = scored
+            .as_ref()
+            .filter(|sc| !gone && sc.earned < sc.possible - 1e-9)
+        {
+            findings.push(shortfall(standard, i, t, sc, lang));
+        }
         indicators.push(IndicatorResult {
             id: ind.def.id.clone(),
             title: ind.def.title.get(lang).to_string(),
+            requirement: standard.render_requirement(&ind.def.id, lang, &tailoring.params),
             section: ind.section.clone(),
             applies_to: ind.def.applies_to.clone(),
             measure: ind.def.measure.as_str(),
@@ -393,8 +476,9 @@ pub fn build(
             id: g.id.clone(),
             title: g.title.get(lang).to_string(),
         });
+    findings.sort_by(crate::finding::report_order);
     let mut by_severity = SeverityCounts::default();
-    for f in &eval.findings {
+    for f in &findings {
         *match f.severity {
             Severity::Critical => &mut by_severity.critical,
             Severity::Major => &mut by_severity.major,
@@ -426,9 +510,12 @@ pub fn build(
             version: standard.version.clone(),
             title: standard.title.get(lang).to_string(),
             sha256: standard.sha256.clone(),
+            shipped: standard.shipped,
+            file: (!standard.shipped).then(|| standard.file.clone()),
             profile: profile.map(|p| ProfileInfo {
                 file: p.file.clone(),
                 sha256: p.sha256.clone(),
+                source: p.source,
                 id: p.profile.id.clone(),
                 title: p.profile.title.as_ref().map(|t| t.get(lang).to_string()),
                 overrides: tailoring.overrides.clone(),
@@ -443,13 +530,136 @@ pub fn build(
                 .collect(),
         },
         submission: submission_info(submission),
-        parameters: tailoring.params.clone(),
+        parameters: tailoring
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let source = tailoring
+                    .param_sources
+                    .get(k)
+                    .copied()
+                    .unwrap_or(ParamSource::Standard);
+                (
+                    k.clone(),
+                    ParameterInfo {
+                        value: v.clone(),
+                        source,
+                    },
+                )
+            })
+            .collect(),
+        missing_evidence: eval
+            .missing_evidence
+            .iter()
+            .map(|kind| MissingEvidence {
+                kind: kind.clone(),
+                points: score::round2(
+                    rules
+                        .iter()
+                        .filter(|r| &r.applies_to == kind)
+                        .map(|r| r.points)
+                        .chain(
+                            indicators
+                                .iter()
+                                .filter(|x| &x.applies_to == kind)
+                                .map(|x| x.points),
+                        )
+                        .sum(),
+                ),
+            })
+            .collect(),
         summary,
         sections,
         rules,
         indicators,
-        findings: eval.findings.clone(),
+        findings,
         waivers: waiver_info(submission, tailoring, eval),
+        waiver_file: waiver_file.map(|w| FileInfo {
+            file: w.file.clone(),
+            sha256: w.sha256.clone(),
+        }),
+        waiver_requests: tailoring
+            .requests
+            .iter()
+            .map(|w| WaiverRequest {
+                rule: w.rule.clone(),
+                records: w.records.clone(),
+                reason: w.reason.clone(),
+            })
+            .collect(),
+        notes: notes(eval, lang),
+    }
+}
+
+/// What the reader should know about how the figures were computed, in the report's language.
+fn notes(eval: &Evaluation, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    if !eval.uncovered_years.is_empty() {
+        let years = eval
+            .uncovered_years
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(
+            Text::bi(
+                format!("节假日日历未涵盖 {years} 年：这些年份的工作日按周一至周五计算"),
+                format!("the holiday calendar does not cover {years}: working days there were counted Monday to Friday"),
+            )
+            .get(lang)
+            .to_string(),
+        );
+    }
+    out
+}
+
+/// The finding of an indicator that earned less than its points: its value against its target.
+fn shortfall(
+    standard: &Standard,
+    i: usize,
+    t: &IndicatorTally,
+    sc: &Scored,
+    lang: Lang,
+) -> Finding {
+    let def = &standard.indicators[i].def;
+    let show = |v: Option<f64>| match (v, def.measure) {
+        (None, _) => "—".to_string(),
+        (Some(v), crate::standard::Measure::Rate) => format!("{:.2}%", v * 100.0),
+        (Some(v), _) if v.fract() == 0.0 => format!("{v:.0}"),
+        (Some(v), _) => format!("{v:.2}"),
+    };
+    let (value, target) = (show(t.value), show(t.target));
+    let (cmp_zh, cmp_en) = match def.direction {
+        Direction::Higher => ("不低于", "at least"),
+        Direction::Lower => ("不高于", "at most"),
+    };
+    let (earned, possible) = (score::round2(sc.earned), score::round2(sc.possible));
+    let title = &def.title;
+    let message = match &t.error {
+        Some(why) => Text::bi(
+            format!("{}：目标无法计算（{why}），得 0 / {possible} 分", title.get(Lang::Zh)),
+            format!("{}: the target could not be computed ({why}); 0 of {possible} points", title.get(Lang::En)),
+        ),
+        None => Text::bi(
+            format!(
+                "{}为 {value}，目标为{cmp_zh} {target}：得 {earned} / {possible} 分",
+                title.get(Lang::Zh)
+            ),
+            format!(
+                "{} is {value} against a target of {cmp_en} {target}: {earned} of {possible} points",
+                title.get(Lang::En)
+            ),
+        ),
+    };
+    Finding {
+        rule: def.id.clone(),
+        severity: def.severity,
+        status: crate::finding::FindingStatus::Fail,
+        record: crate::finding::Location {
+            kind: Some(def.applies_to.clone()),
+            ..Default::default()
+        },
+        message: Text::Plain(message.get(lang).to_string()),
     }
 }
 
@@ -558,7 +768,7 @@ fn waiver_info(
             rule: w.waiver.rule.clone(),
             records: w.waiver.records.clone(),
             reason: w.waiver.reason.clone(),
-            approved_by: w.waiver.approved_by.clone(),
+            approved_by: w.waiver.approved_by.clone().unwrap_or_default(),
             expires: w.expires.map(|d| d.to_string()),
             source: w.source.clone(),
             expired: matches!((w.expires, submission.period()), (Some(e), Some(p)) if e < p.end),

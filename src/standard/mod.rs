@@ -11,8 +11,8 @@ use minijinja::Expression;
 use sha2::{Digest, Sha256};
 
 pub use model::{
-    Band, BasisDoc, Direction, Grade, Indicator, IndicatorScoring, Measure, Parameter, Rule,
-    RuleScoring, Severity, Status, Target,
+    Band, BasisDoc, Direction, Evidence, Grade, Indicator, IndicatorScoring, Measure, Parameter,
+    Rule, RuleScoring, Severity, Status, Target,
 };
 pub use resolve::{Registry, Resolved};
 
@@ -45,8 +45,12 @@ pub struct CompiledRule {
     pub(crate) assert: Expression<'static, 'static>,
     /// The record fields the rule's expressions name (dotted, without `record.`).
     pub fields: Vec<String>,
-    /// The record fields its `assert` names: where a finding points.
+    /// The record fields its `assert` names.
     pub assert_fields: Vec<String>,
+    /// The parts of its `assert` (the operands of its top-level `and`s) with the record fields
+    /// each names in the order written: a failure points at the first field of the first part
+    /// that does not hold (the first such field that is missing, when one is).
+    pub(crate) assert_parts: Vec<(Expression<'static, 'static>, Vec<String>)>,
 }
 
 /// An indicator's target, compiled.
@@ -78,6 +82,8 @@ pub struct Standard {
     pub basis: Vec<BasisDoc>,
     pub extends: Vec<String>,
     pub parameters: BTreeMap<String, Parameter>,
+    /// The kinds a submission must hold (`required`) or may hold.
+    pub evidence: BTreeMap<String, Evidence>,
     pub total_points: f64,
     pub grades: Vec<Grade>,
     pub kinds: BTreeMap<String, KindSchema>,
@@ -89,6 +95,8 @@ pub struct Standard {
     pub sha256: String,
     /// The file it was loaded from.
     pub file: String,
+    /// Whether it and everything it extends are shipped with yardstick.
+    pub shipped: bool,
     messages: minijinja::Environment<'static>,
 }
 
@@ -121,6 +129,22 @@ impl Standard {
             .find(|kind| name == *kind || name == plural(kind))
     }
 
+    /// Renders what a rule or indicator requires, with these parameter values; `None` when it
+    /// states no requirement.
+    pub fn render_requirement(
+        &self,
+        id: &str,
+        lang: Lang,
+        params: &BTreeMap<String, serde_json::Value>,
+    ) -> Option<String> {
+        let tmpl = self
+            .messages
+            .get_template(&requirement_name(id, lang))
+            .ok()?;
+        tmpl.render(minijinja::context! { params => expr::to_value(params), __lang => expr::to_value(&lang) })
+            .ok()
+    }
+
     /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
     pub fn render_message(
         &self,
@@ -134,6 +158,7 @@ impl Standard {
 
     fn compile(mut resolved: Resolved) -> Result<Standard> {
         let file = resolved.file.clone();
+        let shipped = resolved.sources.iter().all(|s| s.dir.is_none());
         let kinds = compile_kinds(&resolved)?;
         if resolved.grades.is_empty() {
             resolved.grades = default_grades();
@@ -145,13 +170,27 @@ impl Standard {
             )
             .with_file(&file));
         }
+        for kind in resolved.evidence.keys() {
+            if !kinds.contains_key(kind) {
+                return Err(Error::new(
+                    ErrorKind::InvalidStandard,
+                    format!(
+                        "evidence names '{kind}', which is not a record kind of the standard (known: {})",
+                        kinds.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .with_file(&file));
+            }
+        }
+        let mut messages = expr::new_environment();
+        messages.add_filter("label", label_filter(&kinds));
         let mut builder = Builder {
             params: resolved.parameters.keys().cloned().collect(),
             kinds: &kinds,
             rules: Vec::new(),
             indicators: Vec::new(),
             ids: BTreeSet::new(),
-            messages: expr::new_environment(),
+            messages,
         };
         let mut sections = Vec::new();
         for s in &resolved.sections {
@@ -188,6 +227,7 @@ impl Standard {
             basis: resolved.basis,
             extends: resolved.extends,
             parameters: resolved.parameters,
+            evidence: resolved.evidence,
             total_points: resolved.total_points,
             grades: resolved.grades,
             kinds,
@@ -196,8 +236,55 @@ impl Standard {
             indicators,
             sha256,
             file,
+            shipped,
             messages,
         })
+    }
+}
+
+/// Every labelled field of every kind: its dotted path (without `[]`) and its codes' labels.
+type Labels = Vec<(String, BTreeMap<String, String>)>;
+
+/// The `label` filter of messages and requirements: a code (or a list of codes) shown as its
+/// Chinese `x-labels` label in a Chinese text and as the code in an English one. `label(field)`
+/// looks only at the fields of that name, for codes that mean different things in two places.
+fn label_filter(
+    kinds: &BTreeMap<String, KindSchema>,
+) -> impl Fn(&minijinja::State, minijinja::Value, Option<String>) -> minijinja::Value
+       + Send
+       + Sync
+       + 'static {
+    let labels: Labels = kinds
+        .values()
+        .flat_map(|k| k.fields.iter())
+        .filter(|(_, f)| !f.labels.is_empty())
+        .map(|(p, f)| (p.replace("[]", ""), f.labels.clone()))
+        .collect();
+    let labels = std::sync::Arc::new(labels);
+    move |state, value, field| {
+        let zh = state
+            .lookup("__lang")
+            .is_none_or(|l| l.as_str() != Some("en"));
+        if !zh {
+            return value;
+        }
+        let one = |v: minijinja::Value| -> minijinja::Value {
+            let Some(code) = v.as_str() else { return v };
+            labels
+                .iter()
+                .filter(|(path, _)| match &field {
+                    None => true,
+                    Some(f) => path == f || path.ends_with(&format!(".{f}")),
+                })
+                .find_map(|(_, l)| l.get(code))
+                .map_or(v.clone(), |l| minijinja::Value::from(l.as_str()))
+        };
+        if value.as_str().is_none() {
+            if let Ok(items) = value.try_iter() {
+                return minijinja::Value::from(items.map(one).collect::<Vec<_>>());
+            }
+        }
+        one(value)
     }
 }
 
@@ -232,6 +319,13 @@ fn plural(kind: &str) -> String {
         format!("{stem}ies")
     } else {
         format!("{kind}s")
+    }
+}
+
+fn requirement_name(id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{id}#requirement#zh"),
+        Lang::En => format!("{id}#requirement#en"),
     }
 }
 
@@ -501,6 +595,22 @@ impl Builder<'_> {
         };
         let (assert, assert_fields) = self.expression(loc, id, "assert", &r.assert, true)?;
         fields.extend(assert_fields.iter().cloned());
+        let assert_parts = expr::guard::conjuncts(&r.assert)
+            .into_iter()
+            .filter_map(|text| {
+                let compiled = expr::environment()
+                    .compile_expression_owned(text.clone())
+                    .ok()?;
+                let (names, _) = expr::referenced(compiled.undeclared_variables(true));
+                let mut names: Vec<(usize, String)> = names
+                    .into_iter()
+                    .map(|n| (text.find(&format!("record.{n}")).unwrap_or(usize::MAX), n))
+                    .collect();
+                names.sort();
+                Some((compiled, names.into_iter().map(|(_, n)| n).collect()))
+            })
+            .collect();
+        self.requirement(loc, id, r.requirement.as_ref())?;
         for lang in [Lang::Zh, Lang::En] {
             // A rule without a message says its title.
             let text = r.message().get(lang).to_string();
@@ -537,8 +647,39 @@ impl Builder<'_> {
             assert,
             fields,
             assert_fields,
+            assert_parts,
         });
         Ok(self.rules.len() - 1)
+    }
+
+    /// Compiles a rule's or indicator's `requirement` (a template over `params`).
+    fn requirement<T>(&mut self, loc: &Located<T>, id: &str, text: Option<&Text>) -> Result<()> {
+        let Some(text) = text else { return Ok(()) };
+        for lang in [Lang::Zh, Lang::En] {
+            let name = requirement_name(id, lang);
+            self.messages
+                .add_template_owned(name.clone(), text.get(lang).to_string())
+                .map_err(|e| {
+                    loc.error(
+                        ErrorKind::InvalidStandard,
+                        id,
+                        format!("requirement does not compile: {}", jinja_detail(&e)),
+                    )
+                })?;
+            let names = self
+                .messages
+                .get_template(&name)
+                .map_err(|e| {
+                    loc.error(
+                        ErrorKind::InvalidStandard,
+                        id,
+                        format!("requirement: {}", jinja_detail(&e)),
+                    )
+                })?
+                .undeclared_variables(true);
+            self.check_names(loc, id, "requirement", names, false)?;
+        }
+        Ok(())
     }
 
     fn indicator(&mut self, loc: &Located<Indicator>, section: &str) -> Result<usize> {
@@ -547,6 +688,7 @@ impl Builder<'_> {
         self.claim(loc, id)?;
         self.check_kind(loc, id, &ind.applies_to)?;
         self.check_points(loc, id, ind.points)?;
+        self.requirement(loc, id, ind.requirement.as_ref())?;
         let mut fields = Vec::new();
         let where_ = match &ind.where_ {
             Some(src) => {

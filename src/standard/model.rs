@@ -26,6 +26,9 @@ pub struct StandardFile {
     pub extends: Vec<String>,
     #[serde(default)]
     pub parameters: BTreeMap<String, Parameter>,
+    /// The record kinds the submission must hold (`required`) or may hold (`optional`).
+    #[serde(default)]
+    pub evidence: BTreeMap<String, Evidence>,
     #[serde(default)]
     pub total_points: Option<f64>,
     #[serde(default)]
@@ -70,6 +73,18 @@ pub struct Parameter {
     pub description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// A fact about the organisation that its manifest declares (the number of residents);
+    /// every other parameter is the contract's to set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
+}
+
+/// Whether a submission must hold records of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    Required,
+    Optional,
 }
 
 /// A grade band: a score at or above `min` gets it.
@@ -154,6 +169,9 @@ pub struct Rule {
     pub basis: Option<String>,
     #[serde(default)]
     pub rationale: Option<Text>,
+    /// What the rule requires, in words: a template over `params`.
+    #[serde(default)]
+    pub requirement: Option<Text>,
 }
 
 impl Rule {
@@ -170,6 +188,7 @@ pub enum Measure {
     Count,
     Sum,
     Mean,
+    Distinct,
 }
 
 impl Measure {
@@ -179,6 +198,7 @@ impl Measure {
             Measure::Count => "count",
             Measure::Sum => "sum",
             Measure::Mean => "mean",
+            Measure::Distinct => "distinct",
         }
     }
 }
@@ -243,8 +263,18 @@ pub struct Indicator {
     pub points: f64,
     #[serde(default)]
     pub scoring: IndicatorScoring,
+    /// The severity of the finding raised when the indicator earns less than its points.
+    #[serde(default = "default_indicator_severity")]
+    pub severity: Severity,
     #[serde(default)]
     pub basis: Option<String>,
     #[serde(default)]
     pub rationale: Option<Text>,
+    /// What the indicator asks for, in words: a template over `params`.
+    #[serde(default)]
+    pub requirement: Option<Text>,
+}
+
+fn default_indicator_severity() -> Severity {
+    Severity::Major
 }

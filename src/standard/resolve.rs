@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-use super::model::{BasisDoc, Grade, Indicator, Parameter, Rule, Section, StandardFile, Status};
+use super::model::{
+    BasisDoc, Evidence, Grade, Indicator, Parameter, Rule, Section, StandardFile, Status,
+};
 use crate::embedded;
 use crate::error::{Error, ErrorKind, Result};
 use crate::text::Text;
@@ -84,6 +86,7 @@ pub struct Resolved {
     pub basis: Vec<BasisDoc>,
     pub extends: Vec<String>,
     pub parameters: BTreeMap<String, Parameter>,
+    pub evidence: BTreeMap<String, Evidence>,
     pub total_points: f64,
     pub grades: Vec<Grade>,
     pub schemas: BTreeMap<String, SchemaRef>,
@@ -402,6 +405,7 @@ fn merge_basis(into: &mut Vec<BasisDoc>, from: Vec<BasisDoc>) {
 /// Two parents of one child: the later one's entries win.
 fn merge_parent(mut acc: Resolved, later: Resolved) -> Resolved {
     acc.parameters.extend(later.parameters);
+    acc.evidence.extend(later.evidence);
     merge_grades(&mut acc.grades, later.grades);
     acc.schemas.extend(later.schemas);
     merge_basis(&mut acc.basis, later.basis);
@@ -439,6 +443,7 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
                 basis: Vec::new(),
                 extends: Vec::new(),
                 parameters: BTreeMap::new(),
+                evidence: BTreeMap::new(),
                 total_points: 100.0,
                 grades: Vec::new(),
                 schemas: BTreeMap::new(),
@@ -466,6 +471,7 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
     out.extends = file.extends;
     merge_basis(&mut out.basis, file.basis);
     out.parameters.extend(file.parameters);
+    out.evidence.extend(file.evidence);
     if let Some(tp) = file.total_points {
         out.total_points = tp;
     }
