@@ -87,6 +87,9 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                 }
             }
         }
+        if d.requirement.as_ref().is_none_or(|r| !bilingual(r)) {
+            items.push(at("no requirement: say in zh and en what the rule requires, with its parameters ({{ params.x }}); explain and the reference pages show it".into()));
+        }
         if d.veto && d.severity != super::Severity::Critical {
             items.push(at("a veto rule should be critical".into()));
         }
@@ -115,6 +118,12 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
         if d.rationale.as_ref().is_none_or(|r| !bilingual(r)) {
             items.push(at(
                 "the rationale should say in zh and en why the quantity matters".into(),
+            ));
+        }
+        if d.requirement.as_ref().is_none_or(|r| !bilingual(r)) {
+            items.push(at(
+                "no requirement: say in zh and en what the indicator asks for, with its parameters"
+                    .into(),
             ));
         }
         if let Some(schema) = standard.kinds.get(&d.applies_to) {
