@@ -270,7 +270,16 @@ fn execute(cli: Cli) -> Result<i32> {
                 (ReportFormat::Text, None) => report::render(&report, Format::Text, color)?,
             };
             match output {
-                Some(path) => write_output(&path, &text, &common.paths)?,
+                Some(path) => {
+                    // Never over anything the run read: records, profile, waivers, template,
+                    // the evaluator's standard file.
+                    let mut inputs = common.paths.clone();
+                    inputs.extend(common.profile.iter().cloned());
+                    inputs.extend(common.waivers.iter().cloned());
+                    inputs.extend(template.iter().cloned());
+                    inputs.extend(common.standard.iter().map(PathBuf::from));
+                    write_output(&path, &text, &inputs)?
+                }
                 None => print(&text)?,
             }
             Ok(0)

@@ -517,3 +517,30 @@ fn explain_states_the_requirement_with_parameter_values_not_template_code() {
         out.stdout
     );
 }
+
+#[test]
+fn a_report_is_never_written_over_the_evaluators_own_files() {
+    let dir = setup("");
+    write(dir.path(), "contract.yaml", "parameters: {limit: 30}\n");
+    write(dir.path(), "waivers.yaml", "[]\n");
+    for target in ["contract.yaml", "waivers.yaml"] {
+        let out = yardstick(
+            dir.path(),
+            &[
+                "report",
+                "sub",
+                "--profile",
+                "contract.yaml",
+                "--waivers",
+                "waivers.yaml",
+                "-o",
+                target,
+            ],
+        );
+        assert_eq!(out.code, 2, "{target}: {}", out.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("contract.yaml")).unwrap(),
+        "parameters: {limit: 30}\n"
+    );
+}
