@@ -80,7 +80,7 @@ fn moving_a_contracts_parameters_and_waivers_into_the_manifest_moves_no_score() 
             .unwrap()
             .entry("parameters")
             .or_insert_with(|| Value::Object(Default::default()));
-        let mut tried = 0;
+        let mut tried: usize = 0;
         for (k, v) in profile["parameters"].as_object().into_iter().flatten() {
             params[k.as_str()] = v.clone();
             tried += 1;
