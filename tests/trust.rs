@@ -544,3 +544,25 @@ fn a_report_is_never_written_over_the_evaluators_own_files() {
         "parameters: {limit: 30}\n"
     );
 }
+
+#[test]
+fn lint_flags_a_chinese_message_that_shows_a_code_and_a_missing_requirement() {
+    let dir = setup("");
+    let bad = STANDARD.replace(
+        "风险{{ record.risk | label }}的事项",
+        "风险{{ record.risk }}的事项",
+    );
+    write(dir.path(), "std/trust-test.yaml", &bad);
+    let out = yardstick(dir.path(), &["standards", "lint", "std/trust-test.yaml"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("T-A-01") && out.stderr.contains("| label"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("T-A-02: no requirement"),
+        "{}",
+        out.stderr
+    );
+}

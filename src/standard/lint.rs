@@ -34,6 +34,7 @@ fn bilingual(text: &Text) -> bool {
 pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
     let id_rule = Regex::new(r"^[A-Z]{2,4}-[A-Z]{2,4}-\d{2}$").expect("valid pattern");
+    let shown_field = Regex::new(r"\{\{\s*record\.([A-Za-z0-9_.]+)\s*\}\}").expect("valid pattern");
     let mut warn = |file: &str, line: u64, item: Option<&str>, message: String| {
         out.push(Warning {
             file: file.to_string(),
@@ -76,6 +77,18 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                         "names record.{field}, which the {} schema does not define (a typo fails every record)",
                         d.applies_to
                     )));
+                }
+            }
+            if let Some(zh) = d.message.as_ref().map(|m| m.get(crate::text::Lang::Zh)) {
+                for cap in shown_field.captures_iter(zh) {
+                    let field = cap.get(1).map_or("", |m| m.as_str());
+                    let labelled = schema
+                        .fields
+                        .iter()
+                        .any(|(p, f)| p.replace("[]", "") == field && !f.labels.is_empty());
+                    if labelled {
+                        items.push(at(format!("the Chinese message shows the code of record.{field}: write {{{{ record.{field} | label }}}} to show its Chinese label")));
+                    }
                 }
             }
             for text in d.message().variants() {
