@@ -270,7 +270,16 @@ fn execute(cli: Cli) -> Result<i32> {
                 (ReportFormat::Text, None) => report::render(&report, Format::Text, color)?,
             };
             match output {
-                Some(path) => write_output(&path, &text, &common.paths)?,
+                Some(path) => {
+                    // Never over anything the run read: records, profile, waivers, template,
+                    // the evaluator's standard file.
+                    let mut inputs = common.paths.clone();
+                    inputs.extend(common.profile.iter().cloned());
+                    inputs.extend(common.waivers.iter().cloned());
+                    inputs.extend(template.iter().cloned());
+                    inputs.extend(common.standard.iter().map(PathBuf::from));
+                    write_output(&path, &text, &inputs)?
+                }
                 None => print(&text)?,
             }
             Ok(0)
@@ -502,19 +511,64 @@ pub fn show(s: &Standard, lang: Lang) -> String {
 /// The explanation of a rule or indicator for `explain`.
 pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     let label = |zh: &'static str, en: &'static str| if lang == Lang::Zh { zh } else { en };
-    // The item's id and title, then the standard and the place it is written.
-    let header = |id: &str, title: &crate::text::Text, file: &str, line: u64| {
-        format!(
-            "{id} — {}\n{}: {} {} ({file}:{line})\n",
+    let defaults: std::collections::BTreeMap<String, serde_json::Value> = s
+        .parameters
+        .iter()
+        .map(|(k, p)| (k.clone(), p.default.clone()))
+        .collect();
+    // The item's id and title, the standard and the place it is written, then what it requires
+    // in words with the parameters' values (never the expressions themselves).
+    let header = |id: &str, title: &crate::text::Text, file: &str, line: u64, sources: &[&str]| {
+        let mut out = format!(
+            "{id} — {}\n{}: {} {} ({file}:{line})\n{}: {}\n",
             title.get(lang),
             label("标准", "standard"),
             s.id,
-            s.version
-        )
+            s.version,
+            label("要求", "requires"),
+            s.render_requirement(id, lang, &defaults)
+                .unwrap_or_else(|| title.get(lang).to_string()),
+        );
+        let used = crate::standard::reference::parameters_named(sources);
+        if !used.is_empty() {
+            out.push_str(&format!(
+                "{}:\n",
+                label(
+                    "参数（标准默认值，合同方案可调整）",
+                    "parameters (the standard's defaults; a contract profile may change them)"
+                )
+            ));
+            for name in used {
+                if let Some(p) = s.parameters.get(&name) {
+                    out.push_str(&format!(
+                        "  {name} = {}{}{}\n",
+                        p.default,
+                        p.unit
+                            .as_deref()
+                            .map(|u| format!(" {u}"))
+                            .unwrap_or_default(),
+                        p.description
+                            .as_ref()
+                            .map(|d| format!(" — {}", d.get(lang)))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        out
+    };
+    let severity = |sev: crate::standard::Severity| match (lang, sev) {
+        (Lang::Zh, crate::standard::Severity::Critical) => "严重",
+        (Lang::Zh, crate::standard::Severity::Major) => "重要",
+        (Lang::Zh, crate::standard::Severity::Minor) => "一般",
+        (Lang::Zh, crate::standard::Severity::Info) => "提示",
+        (Lang::En, sev) => sev.as_str(),
     };
     if let Some(r) = s.rule(id) {
         let d = &r.def;
-        let mut out = header(&d.id, &d.title, &r.file, r.line);
+        let mut sources = vec![d.assert.as_str()];
+        sources.extend(d.when.as_deref());
+        let mut out = header(&d.id, &d.title, &r.file, r.line, &sources);
         out.push_str(&format!(
             "{}: {}\n",
             label("适用记录", "applies to"),
@@ -523,7 +577,7 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         out.push_str(&format!(
             "{}: {}; {}: {}; {}: {}{}\n",
             label("严重程度", "severity"),
-            d.severity.as_str(),
+            severity(d.severity),
             label("分值", "points"),
             d.points,
             label("计分", "scoring"),
@@ -534,15 +588,6 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
                 ""
             }
         ));
-        if let Some(w) = &d.when {
-            out.push_str(&format!("when:   {w}\n"));
-        }
-        out.push_str(&format!("assert: {}\n", d.assert));
-        out.push_str(&format!(
-            "{}: {}\n",
-            label("提示", "message"),
-            d.message().get(lang)
-        ));
         out.push_str(&basis_and_rationale(
             d.basis.as_deref(),
             d.rationale.as_ref(),
@@ -552,14 +597,28 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     }
     let i = s.indicator(id)?;
     let d = &i.def;
-    let mut out = header(&d.id, &d.title, &i.file, i.line);
+    let mut sources: Vec<&str> = d
+        .where_
+        .iter()
+        .chain(d.value.iter())
+        .map(String::as_str)
+        .collect();
+    if let crate::standard::Target::Expr(t) = &d.target {
+        sources.push(t);
+    }
+    let mut out = header(&d.id, &d.title, &i.file, i.line, &sources);
     out.push_str(&format!(
-        "{}: {}; measure: {}; {}: {} ({}); {}: {}\n",
+        "{}: {}; {}: {}; {}: {} ({}); {}: {}\n",
         label("适用记录", "applies to"),
         d.applies_to,
+        label("度量", "measure"),
         d.measure.as_str(),
         label("目标", "target"),
-        crate::standard::reference::target(&d.target),
+        match &d.target {
+            crate::standard::Target::Number(n) => n.to_string(),
+            crate::standard::Target::Expr(_) =>
+                label("按上列参数", "from the parameters above").to_string(),
+        },
         match d.direction {
             crate::standard::Direction::Higher => label("越高越好", "higher is better"),
             crate::standard::Direction::Lower => label("越低越好", "lower is better"),
@@ -567,12 +626,6 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         label("分值", "points"),
         d.points
     ));
-    if let Some(w) = &d.where_ {
-        out.push_str(&format!("where: {w}\n"));
-    }
-    if let Some(v) = &d.value {
-        out.push_str(&format!("value: {v}\n"));
-    }
     out.push_str(&format!(
         "{}: {}\n",
         label("计分", "scoring"),

@@ -293,11 +293,11 @@ fn prepare_one(
         let (zh, en) = match &u.suggestion {
             Some(s) => (
                 format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取；是否应为 '{s}'？", u.name),
-                format!("field '{}' is not defined for a {kind} record and is not read; did you mean '{s}'?", u.name),
+                format!("field '{}' is not defined for {kind} records and is not read; did you mean '{s}'?", u.name),
             ),
             None => (
                 format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取", u.name),
-                format!("field '{}' is not defined for a {kind} record and is not read", u.name),
+                format!("field '{}' is not defined for {kind} records and is not read", u.name),
             ),
         };
         findings.push(Finding::builtin(

@@ -61,9 +61,12 @@ const MANIFEST: &str = r#"
 organisation: {name: Test org}
 contract: {id: T-1}
 period: {start: 2025-01-01, end: 2025-12-31}
-waivers:
-  - {rule: T-A-01, records: [c2], reason: agreed delay, approved_by: buyer, expires: 2026-01-31}
-  - {rule: T-A-02, records: [c3], reason: lapsed, approved_by: buyer, expires: 2025-06-30}
+"#;
+
+/// The evaluator's waiver file (`--waivers`): waivers take effect only from here or a profile.
+const WAIVERS: &str = r#"
+- {rule: T-A-01, records: [c2], reason: agreed delay, approved_by: buyer, expires: 2026-01-31}
+- {rule: T-A-02, records: [c3], reason: lapsed, approved_by: buyer, expires: 2025-06-30}
 "#;
 
 const RECORDS: &str = r#"
@@ -91,16 +94,20 @@ fn activities_only(dir: &Path, standard: &str, activities: &str) {
 }
 
 fn run(dir: &Path) -> (Value, i32) {
+    let mut args = vec![
+        "check",
+        "sub",
+        "--standard",
+        "std/spec-test.yaml",
+        "--format",
+        "json",
+    ];
+    if dir.join("waivers.yaml").is_file() {
+        args.extend(["--waivers", "waivers.yaml"]);
+    }
     let out = Command::cargo_bin("yardstick")
         .unwrap()
-        .args([
-            "check",
-            "sub",
-            "--standard",
-            "std/spec-test.yaml",
-            "--format",
-            "json",
-        ])
+        .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
@@ -138,6 +145,7 @@ fn every_scoring_method_matches_the_hand_computed_numbers() {
     write(dir.path(), "std/spec-test.yaml", STANDARD);
     write(dir.path(), "std/item.schema.json", SCHEMA);
     write(dir.path(), "sub/submission.yaml", MANIFEST);
+    write(dir.path(), "waivers.yaml", WAIVERS);
     write(dir.path(), "sub/items.yaml", RECORDS);
     let (r, code) = run(dir.path());
     assert_eq!(code, 1, "T-A-01 fails with severity major");
@@ -254,12 +262,14 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
         "sub/submission.yaml",
         &format!("{MANIFEST}profile: profile.yaml\n"),
     );
+    write(dir.path(), "waivers.yaml", WAIVERS);
     write(dir.path(), "sub/items.yaml", RECORDS);
     write(
         dir.path(),
         "sub/profile.yaml",
         "standard: spec-test\nparameters: {limit: 9}\ndeselect: [T-A-02]\npoints: {T-A-03: 10}\n\
-         waivers: [{rule: 'T-A-0?', records: [c5], reason: r, approved_by: p}]\n",
+         waivers: [{rule: T-A-01, records: [c5], reason: r, approved_by: p},\n\
+                   {rule: T-A-03, records: [c5], reason: r, approved_by: p}]\n",
     );
     let (r, _) = run(dir.path());
     assert!(r["rules"]
@@ -267,7 +277,7 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
         .unwrap()
         .iter()
         .all(|x| x["id"] != "T-A-02"));
-    // limit 9: c1, c3 pass, c2 waived (manifest), c5 waived (profile), c4 fails → 10 × 4/5.
+    // limit 9: c1, c3 pass, c2 waived (waiver file), c5 waived (profile), c4 fails → 10 × 4/5.
     close(&rule(&r, "T-A-01")["earned"], 8.0);
     // 10 points now; c2 and c4 fail, c5 is waived → 10 − 3.
     close(&rule(&r, "T-A-03")["earned"], 7.0);
@@ -289,7 +299,9 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
     );
     assert!(overrides.contains(&"deselect T-A-02"), "{overrides:?}");
     assert!(overrides.contains(&"points T-A-03 = 10"), "{overrides:?}");
-    assert_eq!(r["parameters"]["limit"], 9);
+    assert_eq!(r["parameters"]["limit"]["value"], 9);
+    assert_eq!(r["parameters"]["limit"]["source"], "profile");
+    assert_eq!(profile["source"], "submission_folder");
 
     write(dir.path(), "sub/profile.yaml", "parameters: {nope: 1}\n");
     let out = Command::cargo_bin("yardstick")

@@ -382,7 +382,9 @@ fn whole_days(n: &Value, what: &str) -> Result<i64, JinjaError> {
 
 /// `missed_due(dates, every_days, until)`: for a duty that recurs every `every_days` after each
 /// event (same-day events count once), the due dates inside the period, and not after `until`
-/// when it is given, by which no further event had come.
+/// when it is given, by which no further event had come. While the duty stays undone, it falls
+/// due again every `every_days` days, so a file whose last event was years ago is judged on the
+/// due dates that fall inside this period.
 fn missed_due(
     state: &State,
     dates: Value,
@@ -391,6 +393,9 @@ fn missed_due(
 ) -> Result<Value, JinjaError> {
     let (start, end) = period_of(state)?;
     let every = whole_days(&every, "missed_due")?;
+    if every == 0 {
+        return Err(invalid("missed_due: the interval must be at least one day"));
+    }
     let events = date_list(&dates, "missed_due")?;
     let last_day = if is_missing(&until) {
         end
@@ -399,12 +404,21 @@ fn missed_due(
     };
     let mut missed = Vec::new();
     for (i, event) in events.iter().enumerate() {
-        let Ok(due) = event.checked_add(jiff::Span::new().days(every)) else {
-            continue;
-        };
-        let next_in_time = events.get(i + 1).is_some_and(|next| *next <= due);
-        if !next_in_time && start <= due && due <= last_day {
-            missed.push(Value::from(due.to_string()));
+        let next = events.get(i + 1).copied();
+        // The first due date after this event that can fall inside the period.
+        let behind = dates::days_between(*event, start);
+        let mut k = if behind > every { behind / every } else { 1 };
+        loop {
+            let Ok(due) = event.checked_add(jiff::Span::new().days(every.saturating_mul(k))) else {
+                break;
+            };
+            if due > last_day || next.is_some_and(|n| n <= due) {
+                break;
+            }
+            if start <= due {
+                missed.push(Value::from(due.to_string()));
+            }
+            k += 1;
         }
     }
     Ok(Value::from(missed))
@@ -689,11 +703,17 @@ mod tests {
                 .map(|v| v.to_string())
                 .collect()
         };
-        // Admitted 2019, re-assessed every 180 days until 2024-10-01, then nothing: the one due
-        // date in 2025 (2025-03-30) was missed; nothing before 2025 is judged.
+        // Admitted 2019, last re-assessed 2024-10-01, then nothing: the due dates in 2025
+        // (2025-03-30, then every 180 days while it stays undone) were missed; nothing before
+        // 2025 is judged.
         assert_eq!(
             list("missed_due(['2019-01-10', '2019-03-01', '2024-10-01'], 180, none)"),
-            vec!["2025-03-30"]
+            vec!["2025-03-30", "2025-09-26"]
+        );
+        // Last assessed in 2019: only the due dates that fall in 2025 count.
+        assert_eq!(
+            list("missed_due(['2019-01-10'], 180, none)"),
+            vec!["2025-06-07", "2025-12-04"]
         );
         // Two re-assessments on one day count once; one in time keeps the next due date.
         assert_eq!(

@@ -34,6 +34,7 @@ fn bilingual(text: &Text) -> bool {
 pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
     let id_rule = Regex::new(r"^[A-Z]{2,4}-[A-Z]{2,4}-\d{2}$").expect("valid pattern");
+    let shown_field = Regex::new(r"\{\{\s*record\.([A-Za-z0-9_.]+)\s*\}\}").expect("valid pattern");
     let mut warn = |file: &str, line: u64, item: Option<&str>, message: String| {
         out.push(Warning {
             file: file.to_string(),
@@ -78,6 +79,18 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                     )));
                 }
             }
+            if let Some(zh) = d.message.as_ref().map(|m| m.get(crate::text::Lang::Zh)) {
+                for cap in shown_field.captures_iter(zh) {
+                    let field = cap.get(1).map_or("", |m| m.as_str());
+                    let labelled = schema
+                        .fields
+                        .iter()
+                        .any(|(p, f)| p.replace("[]", "") == field && !f.labels.is_empty());
+                    if labelled {
+                        items.push(at(format!("the Chinese message shows the code of record.{field}: write {{{{ record.{field} | label }}}} to show its Chinese label")));
+                    }
+                }
+            }
             for text in d.message().variants() {
                 for (path, info) in &schema.fields {
                     if info.personal && text.contains(&format!("record.{}", path.replace("[]", "")))
@@ -86,6 +99,9 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                     }
                 }
             }
+        }
+        if d.requirement.as_ref().is_none_or(|r| !bilingual(r)) {
+            items.push(at("no requirement: say in zh and en what the rule requires, with its parameters ({{ params.x }}); explain and the reference pages show it".into()));
         }
         if d.veto && d.severity != super::Severity::Critical {
             items.push(at("a veto rule should be critical".into()));
@@ -115,6 +131,12 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
         if d.rationale.as_ref().is_none_or(|r| !bilingual(r)) {
             items.push(at(
                 "the rationale should say in zh and en why the quantity matters".into(),
+            ));
+        }
+        if d.requirement.as_ref().is_none_or(|r| !bilingual(r)) {
+            items.push(at(
+                "no requirement: say in zh and en what the indicator asks for, with its parameters"
+                    .into(),
             ));
         }
         if let Some(schema) = standard.kinds.get(&d.applies_to) {

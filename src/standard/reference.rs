@@ -43,6 +43,25 @@ pub fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
 }
 
 /// An indicator's target as written.
+/// The parameters these expressions name (`params.x`), sorted, each once.
+pub fn parameters_named(sources: &[&str]) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"params\.([A-Za-z_][A-Za-z0-9_]*)").expect("valid pattern")
+    });
+    let mut out: Vec<String> = sources
+        .iter()
+        .flat_map(|s| {
+            re.captures_iter(s)
+                .filter_map(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub fn target(t: &Target) -> String {
     match t {
         Target::Number(n) => n.to_string(),
@@ -50,21 +69,37 @@ pub fn target(t: &Target) -> String {
     }
 }
 
-fn rule(r: &CompiledRule) -> Value {
+/// What an item requires, in both languages, with the standard's default parameters.
+fn requirement(s: &Standard, id: &str) -> Value {
+    let defaults = s
+        .parameters
+        .iter()
+        .map(|(k, p)| (k.clone(), p.default.clone()))
+        .collect();
+    match (
+        s.render_requirement(id, Lang::Zh, &defaults),
+        s.render_requirement(id, Lang::En, &defaults),
+    ) {
+        (Some(zh), Some(en)) => json!({"zh": zh, "en": en}),
+        _ => Value::Null,
+    }
+}
+
+fn rule(s: &Standard, r: &CompiledRule) -> Value {
     let d = &r.def;
     json!({
-        "id": d.id, "title": bi(&d.title), "applies_to": d.applies_to, "when": d.when,
+        "id": d.id, "title": bi(&d.title), "requirement": requirement(s, &d.id), "applies_to": d.applies_to, "when": d.when,
         "assert": d.assert, "message": bi(d.message()), "severity": d.severity.as_str(),
         "points": d.points, "scoring": rule_scoring(d.scoring), "veto": d.veto,
         "basis": d.basis, "rationale": d.rationale.as_ref().map(bi),
     })
 }
 
-fn indicator(i: &CompiledIndicator) -> Value {
+fn indicator(s: &Standard, i: &CompiledIndicator) -> Value {
     let d = &i.def;
     let target = target(&d.target);
     json!({
-        "id": d.id, "title": bi(&d.title), "applies_to": d.applies_to, "measure": d.measure.as_str(),
+        "id": d.id, "title": bi(&d.title), "requirement": requirement(s, &d.id), "applies_to": d.applies_to, "measure": d.measure.as_str(),
         "where": d.where_, "value": d.value, "target": target,
         "direction": match d.direction { Direction::Higher => "higher", Direction::Lower => "lower" },
         "points": d.points, "scoring": indicator_scoring(&d.scoring, d.direction),
@@ -76,8 +111,8 @@ fn section(s: &Standard, node: &SectionNode) -> Value {
     json!({
         "id": node.id,
         "title": bi(&node.title),
-        "rules": node.rules.iter().map(|&i| rule(&s.rules[i])).collect::<Vec<_>>(),
-        "indicators": node.indicators.iter().map(|&i| indicator(&s.indicators[i])).collect::<Vec<_>>(),
+        "rules": node.rules.iter().map(|&i| rule(s, &s.rules[i])).collect::<Vec<_>>(),
+        "indicators": node.indicators.iter().map(|&i| indicator(s, &s.indicators[i])).collect::<Vec<_>>(),
         "sections": node.sections.iter().map(|c| section(s, c)).collect::<Vec<_>>(),
     })
 }
@@ -99,9 +134,12 @@ pub fn view(s: &Standard) -> Value {
         "sha256": s.sha256,
         "basis": s.basis.iter().map(|b| json!({"code": b.code, "title": bi(&b.title)})).collect::<Vec<_>>(),
         "parameters": s.parameters.iter().map(|(name, p)| json!({
-            "name": name, "default": p.default.to_string(), "unit": p.unit,
+            "name": name, "default": p.default.to_string(), "unit": p.unit, "declared": p.declared,
             "description": p.description.as_ref().map(bi),
         })).collect::<Vec<_>>(),
+        "evidence": s.evidence.iter().map(|(k, e)| json!({"kind": k, "need": match e {
+            super::Evidence::Required => "required", super::Evidence::Optional => "optional" }}))
+            .collect::<Vec<_>>(),
         "grades": s.grades.iter().map(|g| json!({"id": g.id, "min": g.min, "title": bi(&g.title)})).collect::<Vec<_>>(),
         "kinds": s.kinds.iter().map(|(k, schema)| json!({
             "kind": k, "schemas": schema.documents.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
