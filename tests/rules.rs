@@ -31,7 +31,16 @@ fn every_shipped_rule_passes_on_some_fixture_record_and_fails_on_another() {
     // rule id → (records passed, records failed) across every fixture submission
     let mut seen: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for sub in fixture_submissions() {
-        let report = run::check(std::slice::from_ref(&sub), &Options::default())
+        // Scored as the evaluator would: with the contract profile shipped beside it, if any.
+        let contract = sub.with_file_name(format!(
+            "{}-contract.yaml",
+            sub.file_name().unwrap().to_string_lossy()
+        ));
+        let options = Options {
+            profile: contract.is_file().then_some(contract),
+            ..Options::default()
+        };
+        let report = run::check(std::slice::from_ref(&sub), &options)
             .unwrap_or_else(|e| panic!("{}: {e}", sub.display()));
         for r in &report.rules {
             let entry = seen.entry(r.id.clone()).or_default();

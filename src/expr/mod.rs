@@ -295,7 +295,14 @@ fn period_of(state: &State) -> Result<(jiff::civil::Date, jiff::civil::Date), Ji
         .lookup("submission")
         .and_then(|s| s.get_attr("period").ok())
         .filter(|v| !is_missing(v))
-        .ok_or_else(|| invalid("the submission has no period, so nothing can be placed in it"))?;
+        // With no period (single record files, a manifest without one) nothing can be placed
+        // in it: unknown, like missing data, so a `when` leaves the record out.
+        .ok_or_else(|| {
+            JinjaError::new(
+                JinjaErrorKind::UndefinedError,
+                "the submission gives no period to place the date in",
+            )
+        })?;
     let read = |which: &str| -> Result<jiff::civil::Date, JinjaError> {
         let v = period.get_attr(which)?;
         when(&v, "the period").map(|w| w.date())

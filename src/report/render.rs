@@ -61,7 +61,7 @@ fn measured(v: Value, measure: String) -> String {
     match (number(&v), measure.as_str()) {
         (None, _) => "—".to_string(),
         (Some(n), "rate") => format!("{:.2}%", n * 100.0),
-        (Some(n), "count") if n.fract() == 0.0 => format!("{n:.0}"),
+        (Some(n), "count" | "distinct") if n.fract() == 0.0 => format!("{n:.0}"),
         (Some(n), _) => format!("{n:.2}"),
     }
 }
