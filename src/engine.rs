@@ -655,11 +655,15 @@ impl Run<'_> {
         });
     }
 
-    /// The field that made a rule fail on a record: in the first part of the `assert` that
+    /// The field that made a rule fail on a record: the rule's own `pointer`, else in the first
+    /// part of the `assert` that
     /// does not hold, the first field missing, else the last field it names (in a deadline,
     /// `days_between(intake, assessment) <= n`, the event that came late).
     fn failing_field(&self, ri: usize, rec: &Prepared) -> Option<String> {
         let rule = &self.standard.rules[ri];
+        if let Some(field) = &rule.def.pointer {
+            return Some(field.clone());
+        }
         let ctx = self.context(rec.jvalue.clone());
         let part = rule
             .assert_parts

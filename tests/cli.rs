@@ -543,3 +543,133 @@ fn hostile_files_become_findings_and_never_stop_the_run() {
         .unwrap();
     assert_eq!(consent["pass"], 1);
 }
+
+fn findings_of<'a>(report: &'a Value, id: &str) -> Vec<(&'a str, &'a str)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["record"]["id"] == id)
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["record"]["pointer"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_edge_cases_an_evaluator_raised_each_behave_as_the_contract_says() {
+    let (report, _) = json_report("edge-cases", &["--lang", "en"]);
+    assert_valid_report(&report);
+    // x-001, admitted 2019 and still resident: judged only on what fell due in 2025, all met.
+    assert_eq!(findings_of(&report, "x-001"), vec![]);
+    // x-002, admitted 2024 without a risk assessment: no veto of the 2025 contract.
+    assert_eq!(report["summary"]["vetoed_by"], serde_json::json!([]));
+    assert_eq!(findings_of(&report, "x-002"), vec![]);
+    // x-003, a resident who died: no sessions, satisfaction or follow-up asked of the closure.
+    assert_eq!(findings_of(&report, "x-003"), vec![]);
+    // x-004, written with Chinese labels: read as the codes, so no schema finding.
+    assert_eq!(findings_of(&report, "x-004"), vec![]);
+    // x-005 to x-007, one client under three case ids: counted once among clients served.
+    let served = report["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "CM-IND-02")
+        .unwrap();
+    assert_eq!(served["measure"], "distinct");
+    assert_eq!(served["value"], 6.0);
+    // x-008, a fall under a misspelt key: a finding that names the key and the right one.
+    assert_eq!(
+        findings_of(&report, "x-008"),
+        vec![("YS-UNKNOWN-FIELD", "/incident")]
+    );
+    let typo = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "YS-UNKNOWN-FIELD")
+        .unwrap();
+    assert!(
+        typo["message"].as_str().unwrap().contains("'incidents'"),
+        "{typo}"
+    );
+    // The 2019 admission reached years the holiday calendar does not cover: said once.
+    assert!(
+        report["notes"][0].as_str().unwrap().contains("2019"),
+        "{}",
+        report["notes"]
+    );
+}
+
+#[test]
+fn a_submission_without_patrols_staff_or_activities_is_not_excellent_and_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    for entry in walkdir::WalkDir::new(fixture("exemplary")) {
+        let entry = entry.unwrap();
+        let rel = entry
+            .path()
+            .strip_prefix(fixture("exemplary"))
+            .unwrap()
+            .to_path_buf();
+        let target = sub.join(&rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let profile = "fixtures/elderly-care/exemplary-contract.yaml";
+    let (full, _) = {
+        let r = run(&[
+            "check",
+            sub.to_str().unwrap(),
+            "--profile",
+            profile,
+            "--format",
+            "json",
+        ]);
+        (serde_json::from_str::<Value>(&r.stdout).unwrap(), r)
+    };
+    assert_eq!(full["summary"]["grade"]["id"], "excellent");
+    for entry in std::fs::read_dir(&sub).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if ["patrol", "staff", "activit", "programme"]
+            .iter()
+            .any(|k| name.starts_with(k))
+        {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let r = run(&[
+        "check",
+        sub.to_str().unwrap(),
+        "--profile",
+        profile,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_ne!(report["summary"]["grade"]["id"], "excellent");
+    let missing: Vec<&str> = report["missing_evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, vec!["activity", "patrol", "staff"]);
+    let evidence = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "YS-MISSING-EVIDENCE")
+        .count();
+    assert_eq!(evidence, 3);
+    let text = run(&["report", sub.to_str().unwrap(), "--profile", profile]).stdout;
+    assert!(text.contains("缺少的证据"), "{text}");
+}

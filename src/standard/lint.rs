@@ -71,6 +71,12 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
             ));
         }
         if let Some(schema) = standard.kinds.get(&d.applies_to) {
+            if let Some(p) = d.pointer.as_deref().filter(|p| !schema.defines(p)) {
+                items.push(at(format!(
+                    "pointer names {p}, which the {} schema does not define",
+                    d.applies_to
+                )));
+            }
             for field in &rule.fields {
                 if !schema.defines(field) {
                     items.push(at(format!(

@@ -172,6 +172,10 @@ pub struct Rule {
     /// What the rule requires, in words: a template over `params`.
     #[serde(default)]
     pub requirement: Option<Text>,
+    /// The field a failure points at (dotted: `reviews`, `closure.date`), when the rule knows
+    /// better than the engine's reading of its `assert`.
+    #[serde(default)]
+    pub pointer: Option<String>,
 }
 
 impl Rule {
