@@ -64,6 +64,13 @@ pub struct LoadedProfile {
 
 /// Reads a YAML file of the evaluator's (a profile, a waiver file); errors are exit 2.
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<(T, String)> {
+    if !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidProfile,
+            format!("the {what} is not a regular file"),
+        )
+        .with_file(path.display().to_string()));
+    }
     let bytes = std::fs::read(path).map_err(|e| {
         Error::new(
             ErrorKind::InvalidProfile,

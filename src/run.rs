@@ -88,9 +88,20 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let profile = match (&options.profile, &submission.manifest.profile) {
         (Some(p), _) => Some(LoadedProfile::read(p, ProfileSource::CommandLine)?),
         (None, Some(p)) => {
+            let path = submission.resolve_path(p);
+            // A profile the manifest names lies inside the submission folder.
+            let inside = match (&submission.root, path.canonicalize()) {
+                (Some(root), Ok(real)) => root.canonicalize().is_ok_and(|r| real.starts_with(r)),
+                _ => false,
+            };
+            if !inside {
+                return Err(Error::new(
+                    ErrorKind::InvalidProfile,
+                    format!("the manifest names the profile {p}, which is not a file inside the submission folder; give the contract profile with --profile"),
+                ));
+            }
             // Shown as the manifest names it, so the report does not depend on where it ran.
-            let mut loaded =
-                LoadedProfile::read(&submission.resolve_path(p), ProfileSource::SubmissionFolder)?;
+            let mut loaded = LoadedProfile::read(&path, ProfileSource::SubmissionFolder)?;
             loaded.file = p.clone();
             Some(loaded)
         }

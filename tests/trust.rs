@@ -566,3 +566,18 @@ fn lint_flags_a_chinese_message_that_shows_a_code_and_a_missing_requirement() {
         out.stderr
     );
 }
+
+#[test]
+fn a_manifest_profile_outside_the_folder_or_not_a_file_is_refused_without_reading_it() {
+    for named in ["../contract.yaml", "/dev/zero", "/etc/passwd"] {
+        let dir = setup(&format!("profile: {named}\n"));
+        write(dir.path(), "contract.yaml", "parameters: {limit: 30}\n");
+        let out = yardstick(dir.path(), &["check", "sub"]);
+        assert_eq!(out.code, 2, "{named}: {}", out.stdout);
+        assert!(out.stderr.contains("--profile"), "{named}: {}", out.stderr);
+        assert!(!out.stderr.contains("root:"), "{}", out.stderr);
+        // The evaluator's --profile is used instead, and the run goes on.
+        let r = json(dir.path(), &["--profile", "contract.yaml"]);
+        assert_eq!(r["parameters"]["limit"]["value"], 30);
+    }
+}
