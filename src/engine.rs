@@ -105,8 +105,9 @@ pub struct Evaluation {
     pub indicators: Vec<Option<IndicatorTally>>,
     pub findings: Vec<Finding>,
     pub waiver_uses: Vec<WaiverUse>,
-    /// Required kinds the submission holds no record of: their rules and indicators fail.
-    pub missing_evidence: Vec<String>,
+    /// Required kinds the submission holds no record of, with the points of their active rules
+    /// and indicators, which all fail.
+    pub missing_evidence: Vec<(String, f64)>,
     /// Years a working-day count reached that the holiday calendar does not cover (counted
     /// Monday to Friday).
     pub uncovered_years: Vec<i16>,
@@ -484,16 +485,16 @@ pub fn evaluate(
                 .then(|| evaluate_indicator(&run, ii, &records, &mut findings))
         })
         .collect();
-    let missing_evidence: Vec<String> = tailoring
+    let missing_evidence: Vec<(String, f64)> = tailoring
         .evidence
         .iter()
         .filter(|(kind, need)| {
             **need == Evidence::Required && !records.iter().any(|r| &r.kind == *kind)
         })
-        .map(|(kind, _)| kind.clone())
+        .map(|(kind, _)| (kind.clone(), points_over_kind(standard, tailoring, kind)))
         .collect();
-    for kind in &missing_evidence {
-        let cost = crate::score::round2(points_over_kind(standard, tailoring, kind));
+    for (kind, points) in &missing_evidence {
+        let cost = crate::score::round2(*points);
         findings.push(Finding::builtin(
             builtin::MISSING_EVIDENCE,
             Severity::Major,

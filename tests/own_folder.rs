@@ -4,33 +4,12 @@
 //! (plus targets lowered to nothing), without the profile. Both give the same score; the second
 //! says why, with a YS-MANIFEST finding for each parameter it tried to set.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn fixtures_with_contracts() -> Vec<(PathBuf, PathBuf)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut out = Vec::new();
-    for standard in std::fs::read_dir(&root).unwrap() {
-        let standard = standard.unwrap().path();
-        if !standard.is_dir() {
-            continue;
-        }
-        for entry in std::fs::read_dir(&standard).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if let Some(sub) = name.strip_suffix("-contract.yaml") {
-                let folder = standard.join(sub);
-                if folder.join("submission.yaml").is_file() {
-                    out.push((folder, path.clone()));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
@@ -64,7 +43,10 @@ fn yaml(path: &Path) -> Value {
 
 #[test]
 fn moving_a_contracts_parameters_and_waivers_into_the_manifest_moves_no_score() {
-    let fixtures = fixtures_with_contracts();
+    let fixtures: Vec<(PathBuf, PathBuf)> = common::fixture_submissions()
+        .into_iter()
+        .filter_map(|(sub, contract)| Some((sub, contract?)))
+        .collect();
     assert!(!fixtures.is_empty(), "no fixture ships a contract profile");
     for (folder, contract) in fixtures {
         let dir = tempfile::tempdir().unwrap();

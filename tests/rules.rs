@@ -1,43 +1,22 @@
 //! Every rule of every shipped standard is proven by the fixtures: some record makes it pass and
 //! some record makes it fail. A new guide gets this check by shipping `fixtures/<id>/...`.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use yardstick::run::{self, Options};
 use yardstick::standard::{lint, Registry, Standard};
-
-fn fixture_submissions() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut out = Vec::new();
-    for standard in std::fs::read_dir(&root).unwrap() {
-        let standard = standard.unwrap().path();
-        if !standard.is_dir() {
-            continue;
-        }
-        for sub in std::fs::read_dir(&standard).unwrap() {
-            let sub = sub.unwrap().path();
-            if sub.join("submission.yaml").is_file() {
-                out.push(sub);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 #[test]
 fn every_shipped_rule_passes_on_some_fixture_record_and_fails_on_another() {
     // rule id → (records passed, records failed) across every fixture submission
     let mut seen: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for sub in fixture_submissions() {
+    for (sub, contract) in common::fixture_submissions() {
         // Scored as the evaluator would: with the contract profile shipped beside it, if any.
-        let contract = sub.with_file_name(format!(
-            "{}-contract.yaml",
-            sub.file_name().unwrap().to_string_lossy()
-        ));
         let options = Options {
-            profile: contract.is_file().then_some(contract),
+            profile: contract,
             ..Options::default()
         };
         let report = run::check(std::slice::from_ref(&sub), &options)

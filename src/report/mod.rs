@@ -369,7 +369,7 @@ pub fn build(
     eval: &Evaluation,
     lang: Lang,
 ) -> Report {
-    let missing = |kind: &str| eval.missing_evidence.iter().any(|k| k == kind);
+    let missing = |kind: &str| eval.missing_evidence.iter().any(|(k, _)| k == kind);
     let mut findings: Vec<Finding> = eval.findings.iter().map(|f| f.in_lang(lang)).collect();
     let mut rule_scores: Vec<Option<Scored>> = Vec::new();
     let mut rules = Vec::new();
@@ -551,21 +551,9 @@ pub fn build(
         missing_evidence: eval
             .missing_evidence
             .iter()
-            .map(|kind| MissingEvidence {
+            .map(|(kind, points)| MissingEvidence {
                 kind: kind.clone(),
-                points: score::round2(
-                    rules
-                        .iter()
-                        .filter(|r| &r.applies_to == kind)
-                        .map(|r| r.points)
-                        .chain(
-                            indicators
-                                .iter()
-                                .filter(|x| &x.applies_to == kind)
-                                .map(|x| x.points),
-                        )
-                        .sum(),
-                ),
+                points: score::round2(*points),
             })
             .collect(),
         summary,
