@@ -10,7 +10,7 @@ bin=target/release/yardstick
 runs=20
 
 start=$(date +%s%N)
-for _ in $(seq "$runs"); do "$bin" report fixtures/elderly-care/typical >/dev/null; done
+for _ in $(seq "$runs"); do "$bin" report fixtures/elderly-care/typical --profile fixtures/elderly-care/typical-contract.yaml >/dev/null; done
 end=$(date +%s%N)
 echo "report fixtures/elderly-care/typical: $(( (end - start) / runs / 1000 )) µs a run (mean of $runs)"
 
@@ -24,10 +24,10 @@ for k in $(seq "$copies"); do
 done
 records=$(grep -c "^\(- \)\?id: t-" "$work"/sub/cases/*.yaml | awk -F: '{ s += $2 } END { print s }')
 if command -v /usr/bin/time >/dev/null 2>&1; then
-  /usr/bin/time -f "check on $records cases: %e s wall, %M KB peak" "$bin" check "$work/sub" --format json >/dev/null || true
+  /usr/bin/time -f "check on $records cases: %e s wall, %M KB peak" "$bin" check "$work/sub" --profile fixtures/elderly-care/typical-contract.yaml --format json >/dev/null || true
 else
   start=$(date +%s%N)
-  "$bin" check "$work/sub" --format json >/dev/null || true
+  "$bin" check "$work/sub" --profile fixtures/elderly-care/typical-contract.yaml --format json >/dev/null || true
   end=$(date +%s%N)
   echo "check on $records cases: $(( (end - start) / 1000000 )) ms wall"
 fi
