@@ -217,6 +217,15 @@ fn a_manifest_sets_only_declared_parameters_and_the_rest_are_refused() {
     assert_eq!(r["parameters"]["limit"]["value"], 30);
     assert_eq!(r["parameters"]["limit"]["source"], "profile");
     assert_eq!(r["standard"]["profile"]["source"], "command_line");
+    let check = yardstick(
+        dir.path(),
+        &["check", "sub", "--profile", "contract.yaml", "--lang", "en"],
+    )
+    .stdout;
+    assert!(
+        check.contains("limit = 30 (profile)") && check.contains("residents = 3 (declared)"),
+        "{check}"
+    );
     assert_eq!(
         r["standard"]["profile"]["sha256"].as_str().unwrap().len(),
         64
