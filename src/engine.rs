@@ -508,6 +508,7 @@ pub fn evaluate(
             ),
         ));
     }
+    place_fields(submission, &mut findings);
     findings.extend(submission.findings.iter().cloned());
     findings.extend(tailoring.findings.iter().cloned());
     findings.sort_by(crate::finding::report_order);
@@ -520,6 +521,40 @@ pub fn evaluate(
         waiver_uses,
         missing_evidence,
         uncovered_years: notes.uncovered_years(),
+    }
+}
+
+/// Moves each finding that points at a field of a record to the line of that field (or of its
+/// nearest ancestor the record has), where the file's format lets it be found.
+fn place_fields(submission: &Submission, findings: &mut [Finding]) {
+    let mut wanted: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for f in findings.iter() {
+        if let (Some(file), Some(line), Some(_)) =
+            (&f.record.file, f.record.line, &f.record.pointer)
+        {
+            wanted.entry(file.as_str()).or_default().push(line);
+        }
+    }
+    let lines: BTreeMap<String, BTreeMap<u64, std::collections::HashMap<String, u64>>> = wanted
+        .into_iter()
+        .filter_map(|(file, record_lines)| {
+            let read = submission.files.iter().find(|r| r.path == file)?;
+            Some((file.to_string(), read.field_lines(&record_lines)))
+        })
+        .collect();
+    for f in findings.iter_mut() {
+        let (Some(file), Some(line), Some(ptr)) =
+            (&f.record.file, f.record.line, &f.record.pointer)
+        else {
+            continue;
+        };
+        if let Some(at) = lines
+            .get(file)
+            .and_then(|by_record| by_record.get(&line))
+            .and_then(|fields| crate::records::position::line_of(fields, ptr))
+        {
+            f.record.line = Some(at);
+        }
     }
 }
 

@@ -160,11 +160,20 @@ fn broken_submission_reports_each_builtin_finding_and_still_scores_the_good_reco
         find("YS-DUPLICATE-ID")[0]["record"]["file"],
         "cases/b-003.yaml"
     );
-    let pointers: Vec<&str> = find("YS-SCHEMA")
+    // Each schema finding is placed on the line of the field it is about.
+    let pointers: Vec<(&str, u64)> = find("YS-SCHEMA")
         .iter()
-        .map(|f| f["record"]["pointer"].as_str().unwrap())
+        .map(|f| {
+            (
+                f["record"]["pointer"].as_str().unwrap(),
+                f["record"]["line"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(pointers, vec!["/closure/satisfaction", "/intake/date"]);
+    assert_eq!(
+        pointers,
+        vec![("/intake/date", 7), ("/closure/satisfaction", 8)]
+    );
     assert_eq!(find("YS-UNKNOWN-KIND")[0]["record"]["file"], "visits.yaml");
     assert_eq!(find("YS-PERIOD")[0]["record"]["id"], "a-002");
     // The sound case b-001 was evaluated: it passes the consent rule.

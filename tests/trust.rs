@@ -590,3 +590,36 @@ fn a_manifest_profile_outside_the_folder_or_not_a_file_is_refused_without_readin
         assert_eq!(r["parameters"]["limit"]["value"], 30);
     }
 }
+
+#[test]
+fn a_finding_sits_on_the_line_of_its_field_in_yaml_and_json() {
+    let dir = setup("");
+    write(
+        dir.path(),
+        "sub/items.yaml",
+        "- id: i1\n  start: 2025-01-02\n  done: 2025-01-05\n  ok: false\n",
+    );
+    write(
+        dir.path(),
+        "sub/more/items.json",
+        "[\n  {\n    \"id\": \"j1\",\n    \"start\": \"2025-01-02\",\n    \"ok\": false\n  }\n]\n",
+    );
+    let r = json(dir.path(), &[]);
+    let at: Vec<(&str, &str, u64)> = findings(&r, "T-A-02")
+        .iter()
+        .map(|f| {
+            (
+                f["record"]["id"].as_str().unwrap(),
+                f["record"]["pointer"].as_str().unwrap(),
+                f["record"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(at, vec![("i1", "/ok", 4), ("j1", "/ok", 5)]);
+    // A missing field is shown at the record (j1 has no `done`).
+    let done: Vec<u64> = findings(&r, "T-A-01")
+        .iter()
+        .map(|f| f["record"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(done, vec![2]);
+}

@@ -3,6 +3,7 @@
 //! their position, never a stop. Ledgers (CSV, Excel) plug in here as further formats.
 
 mod json;
+pub mod position;
 mod yaml;
 
 use std::path::Path;
@@ -55,9 +56,37 @@ impl ReadError {
 #[derive(Debug, Clone)]
 pub struct FileRead {
     pub path: String,
+    /// Where it was read from, to find the lines of fields a finding points at.
+    pub disk: std::path::PathBuf,
+    pub format: Format,
     pub sha256: String,
     pub records: Vec<Record>,
     pub errors: Vec<ReadError>,
+}
+
+impl FileRead {
+    /// The lines of the fields of the records starting on these lines, by record line and JSON
+    /// pointer; empty for a format whose fields sit on their record's line (JSONL) or that
+    /// cannot be read again.
+    pub fn field_lines(
+        &self,
+        record_lines: &[u64],
+    ) -> std::collections::BTreeMap<u64, std::collections::HashMap<String, u64>> {
+        if !matches!(self.format, Format::Yaml | Format::Json) {
+            return Default::default();
+        }
+        match std::fs::read(&self.disk) {
+            // Only the same bytes that were read: a file changed since is not guessed at.
+            Ok(bytes) if sha256(&bytes) == self.sha256 => match std::str::from_utf8(&bytes) {
+                Ok(text) => position::field_lines(
+                    text.strip_prefix('\u{feff}').unwrap_or(text),
+                    record_lines,
+                ),
+                Err(_) => Default::default(),
+            },
+            _ => Default::default(),
+        }
+    }
 }
 
 /// The formats records come in.
@@ -104,6 +133,8 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
     let mut read = FileRead {
         path: shown.to_string(),
+        disk: path.to_path_buf(),
+        format,
         sha256: String::new(),
         records: Vec::new(),
         errors: Vec::new(),
