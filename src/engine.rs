@@ -284,7 +284,11 @@ fn prepare_one(
                     ..location.clone()
                 },
                 Text::bi(
-                    format!("{at} 不符合{kind}记录的数据规范：{}", v.message),
+                    format!(
+                        "{at} 不符合{}记录的数据规范：{}",
+                        schema.name_zh(),
+                        v.message
+                    ),
                     format!("{at} breaks the {kind} schema: {}", v.message),
                 ),
             ));
@@ -293,11 +297,11 @@ fn prepare_one(
     for u in schema.unknown_fields(&value) {
         let (zh, en) = match &u.suggestion {
             Some(s) => (
-                format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取；是否应为 '{s}'？", u.name),
+                format!("字段 '{}' 不是{}记录定义的字段，其内容未被读取；是否应为 '{s}'？", u.name, schema.name_zh()),
                 format!("field '{}' is not defined for {kind} records and is not read; did you mean '{s}'?", u.name),
             ),
             None => (
-                format!("字段 '{}' 不是{kind}记录定义的字段，其内容未被读取", u.name),
+                format!("字段 '{}' 不是{}记录定义的字段，其内容未被读取", u.name, schema.name_zh()),
                 format!("field '{}' is not defined for {kind} records and is not read", u.name),
             ),
         };
@@ -321,7 +325,7 @@ fn prepare_one(
                     ..location.clone()
                 },
                 Text::bi(
-                    format!("{kind} 编号 '{id}' 已在 {file}:{line} 使用"),
+                    format!("{}编号 '{id}' 已在 {file}:{line} 使用", schema.name_zh()),
                     format!("{kind} id '{id}' is already used at {file}:{line}"),
                 ),
             ));
@@ -495,6 +499,10 @@ pub fn evaluate(
         .collect();
     for (kind, points) in &missing_evidence {
         let cost = crate::score::round2(*points);
+        let name = standard
+            .kinds
+            .get(kind)
+            .map_or(kind.as_str(), |k| k.name_zh());
         findings.push(Finding::builtin(
             builtin::MISSING_EVIDENCE,
             Severity::Major,
@@ -503,7 +511,7 @@ pub fn evaluate(
                 ..Location::default()
             },
             Text::bi(
-                format!("标准要求提交{kind}记录，但提交材料中没有任何{kind}记录：相关规则和指标按未达标计分，失去 {cost} 分"),
+                format!("标准要求提交{name}（{kind}），但提交材料中没有任何{name}：相关规则和指标按未达标计分，失去 {cost} 分"),
                 format!("the standard requires {kind} records and the submission holds none: the rules and indicators over them are scored as failed, costing {cost} points"),
             ),
         ));

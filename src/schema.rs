@@ -139,6 +139,16 @@ impl KindSchema {
         })
     }
 
+    /// The kind's name for a Chinese text: the title of its first (base) schema (`个案`), else
+    /// the kind's code.
+    pub fn name_zh(&self) -> &str {
+        self.documents
+            .first()
+            .and_then(|(_, d)| d.get("title"))
+            .and_then(Value::as_str)
+            .unwrap_or(&self.kind)
+    }
+
     /// The one schema a user sees for this kind (`standards schema KIND`).
     pub fn combined(&self) -> Value {
         match self.documents.as_slice() {

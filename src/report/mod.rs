@@ -198,6 +198,8 @@ pub struct WaiverRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct MissingEvidence {
     pub kind: String,
+    /// The kind's name in the report's language.
+    pub title: String,
     pub points: f64,
 }
 
@@ -553,6 +555,10 @@ pub fn build(
             .iter()
             .map(|(kind, points)| MissingEvidence {
                 kind: kind.clone(),
+                title: match (lang, standard.kinds.get(kind)) {
+                    (Lang::Zh, Some(k)) => k.name_zh().to_string(),
+                    _ => kind.clone(),
+                },
                 points: score::round2(*points),
             })
             .collect(),
