@@ -419,6 +419,47 @@ impl Run<'_> {
     }
 }
 
+/// The records of one kind that share an id (or a record with no id, alone), in the order they
+/// were read. A group is judged once, as the least favourable of its members: copies of a record
+/// add nothing, and a clean copy cannot hide a failing one.
+struct Group {
+    kind: String,
+    members: Vec<usize>,
+}
+
+fn groups(records: &[Prepared]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    let mut by_id: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (i, rec) in records.iter().enumerate() {
+        match &rec.id {
+            Some(id) => match by_id.get(&(rec.kind.as_str(), id.as_str())) {
+                Some(&g) => out[g].members.push(i),
+                None => {
+                    by_id.insert((rec.kind.as_str(), id.as_str()), out.len());
+                    out.push(Group {
+                        kind: rec.kind.clone(),
+                        members: vec![i],
+                    });
+                }
+            },
+            None => out.push(Group {
+                kind: rec.kind.clone(),
+                members: vec![i],
+            }),
+        }
+    }
+    out
+}
+
+/// How bad an outcome is, for the least favourable of a group.
+fn badness(o: Outcome) -> u8 {
+    match o {
+        Outcome::Pass => 0,
+        Outcome::Fail => 1,
+        Outcome::Error => 2,
+    }
+}
+
 /// The points a missing kind of evidence cost: its active rules and indicators.
 fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f64 {
     let rules: f64 = standard
@@ -446,6 +487,7 @@ pub fn evaluate(
     lang: Lang,
 ) -> Evaluation {
     let (records, mut findings, records_read) = prepare(standard, submission);
+    let groups = groups(&records);
     let notes = std::sync::Arc::new(expr::Notes::default());
     let run = Run {
         standard,
@@ -465,10 +507,26 @@ pub fn evaluate(
             }
             let rule = &standard.rules[ri];
             let mut out = RuleResults::default();
-            for rec in records.iter().filter(|r| r.kind == rule.def.applies_to) {
-                match judge(&run, ri, rec) {
-                    None => out.tally.not_applicable += 1,
-                    Some((outcome, why)) => run.record(ri, rec, outcome, why, &mut out),
+            for group in groups.iter().filter(|g| g.kind == rule.def.applies_to) {
+                let judged: Vec<(&Prepared, Option<(Outcome, Option<String>)>)> = group
+                    .members
+                    .iter()
+                    .map(|&i| (&records[i], judge(&run, ri, &records[i])))
+                    .collect();
+                let worst = judged
+                    .iter()
+                    .filter_map(|(rec, j)| j.as_ref().map(|(o, _)| (*rec, *o)))
+                    .max_by_key(|(_, o)| badness(*o));
+                let Some((rec, outcome)) = worst else {
+                    out.tally.not_applicable += 1;
+                    continue;
+                };
+                if run.count(ri, rec, outcome, &mut out) {
+                    for (rec, j) in judged {
+                        if let Some((o @ (Outcome::Fail | Outcome::Error), why)) = j {
+                            out.findings.push(run.finding(ri, rec, o, why));
+                        }
+                    }
                 }
             }
             Some(out)
@@ -486,7 +544,7 @@ pub fn evaluate(
     let indicators = (0..standard.indicators.len())
         .map(|ii| {
             tailoring.indicator_active[ii]
-                .then(|| evaluate_indicator(&run, ii, &records, &mut findings))
+                .then(|| evaluate_indicator(&run, ii, &records, &groups, &mut findings))
         })
         .collect();
     let missing_evidence: Vec<(String, f64)> = tailoring
@@ -620,15 +678,9 @@ fn covering_waiver(
 }
 
 impl Run<'_> {
-    /// Counts an applicable result, applying waivers, and raises the finding of a failure.
-    fn record(
-        &self,
-        ri: usize,
-        rec: &Prepared,
-        outcome: Outcome,
-        why: Option<String>,
-        out: &mut RuleResults,
-    ) {
+    /// Counts an applicable result once, applying waivers; whether it failed (and so its
+    /// findings are to be raised).
+    fn count(&self, ri: usize, rec: &Prepared, outcome: Outcome, out: &mut RuleResults) -> bool {
         let rule = &self.standard.rules[ri];
         if let Some(w) = covering_waiver(
             self.tailoring,
@@ -643,16 +695,19 @@ impl Run<'_> {
                 record: rec.location(),
                 outcome,
             });
-            return;
+            return false;
         }
         match outcome {
-            Outcome::Pass => {
-                out.tally.pass += 1;
-                return;
-            }
+            Outcome::Pass => out.tally.pass += 1,
             Outcome::Fail => out.tally.fail += 1,
             Outcome::Error => out.tally.error += 1,
         }
+        outcome != Outcome::Pass
+    }
+
+    /// The finding of a failed or erroneous result on a record.
+    fn finding(&self, ri: usize, rec: &Prepared, outcome: Outcome, why: Option<String>) -> Finding {
+        let rule = &self.standard.rules[ri];
         let lang = self.lang;
         let message = match (outcome, why) {
             // The rule could not be judged: say why, not what a failure would mean.
@@ -683,7 +738,7 @@ impl Run<'_> {
                 }
             }
         };
-        out.findings.push(Finding {
+        Finding {
             rule: rule.def.id.clone(),
             severity: rule.def.severity,
             status: if outcome == Outcome::Error {
@@ -696,7 +751,7 @@ impl Run<'_> {
                 ..rec.location()
             },
             message: Text::Plain(message),
-        });
+        }
     }
 
     /// The field that made a rule fail on a record: the rule's own `pointer`, else in the first
@@ -724,15 +779,29 @@ impl Run<'_> {
     }
 }
 
+/// What one record gives an indicator, after its `where`.
+enum Contribution {
+    /// `where` left it out (or it could not be counted: a finding says why).
+    Out,
+    /// In: a rate's test, a sum's or mean's number, a distinct value.
+    Hit(bool),
+    Number(f64),
+    Value(String),
+    /// In, but its value could not be read (a finding says why).
+    Unread,
+}
+
 fn evaluate_indicator(
     run: &Run,
     ii: usize,
     records: &[Prepared],
+    groups: &[Group],
     findings: &mut Vec<Finding>,
 ) -> IndicatorTally {
     let (params, sub, lang) = (&run.params, &run.sub, run.lang);
     let ind = &run.standard.indicators[ii];
     let def = &ind.def;
+    let higher = def.direction == crate::standard::Direction::Higher;
     let mut tally = IndicatorTally::default();
     let mut counted = 0u64;
     let mut sum = 0.0;
@@ -752,67 +821,135 @@ fn evaluate_indicator(
             }),
         });
     };
-    for rec in records.iter().filter(|r| r.kind == def.applies_to) {
+    let contribution = |rec: &Prepared, findings: &mut Vec<Finding>| -> Contribution {
         let ctx = run.context(rec.jvalue.clone());
         if let Some(w) = &ind.where_ {
             match eval(w, &ctx) {
                 Eval::True => {}
-                Eval::False | Eval::Missing(_) => continue,
+                Eval::False | Eval::Missing(_) => return Contribution::Out,
                 Eval::Raised(why) => {
                     problem(rec, why, findings);
-                    continue;
+                    return Contribution::Out;
                 }
             }
+        }
+        let Some(v) = &ind.value else {
+            return Contribution::Hit(true);
+        };
+        match def.measure {
+            Measure::Count => Contribution::Hit(true),
+            Measure::Rate => match eval(v, &ctx) {
+                Eval::True => Contribution::Hit(true),
+                Eval::False | Eval::Missing(_) => Contribution::Hit(false),
+                Eval::Raised(why) => {
+                    problem(rec, why, findings);
+                    Contribution::Hit(false)
+                }
+            },
+            Measure::Distinct => match v.eval(ctx) {
+                Ok(x) if x.is_undefined() || x.is_none() => {
+                    problem(
+                        rec,
+                        lang_text(lang, "取值缺失", "the value is missing"),
+                        findings,
+                    );
+                    Contribution::Unread
+                }
+                Ok(x) => Contribution::Value(x.to_string()),
+                Err(e) => {
+                    problem(rec, jinja_detail(&e), findings);
+                    Contribution::Unread
+                }
+            },
+            Measure::Sum | Measure::Mean => match v.eval(ctx) {
+                Ok(x) => match f64::try_from(x.clone()) {
+                    Ok(n) if n.is_finite() && !x.is_undefined() && !x.is_none() => {
+                        Contribution::Number(n)
+                    }
+                    _ if x.is_undefined() || x.is_none() => {
+                        problem(
+                            rec,
+                            lang_text(lang, "取值缺失", "the value is missing"),
+                            findings,
+                        );
+                        Contribution::Unread
+                    }
+                    _ => {
+                        let why = match lang {
+                            Lang::Zh => format!("取值 {x} 不是数字"),
+                            Lang::En => format!("the value {x} is not a number"),
+                        };
+                        problem(rec, why, findings);
+                        Contribution::Unread
+                    }
+                },
+                Err(e) => {
+                    problem(rec, jinja_detail(&e), findings);
+                    Contribution::Unread
+                }
+            },
+        }
+    };
+    // Each group counts once, as the least favourable of its members for the indicator's
+    // direction; a group of one is its record.
+    for group in groups.iter().filter(|g| g.kind == def.applies_to) {
+        let parts: Vec<Contribution> = group
+            .members
+            .iter()
+            .map(|&i| contribution(&records[i], findings))
+            .filter(|c| !matches!(c, Contribution::Out))
+            .collect();
+        if parts.is_empty() {
+            continue;
         }
         match def.measure {
             Measure::Count => counted += 1,
             Measure::Rate => {
                 counted += 1;
-                if let Some(v) = &ind.value {
-                    match eval(v, &ctx) {
-                        Eval::True => sum += 1.0,
-                        Eval::False | Eval::Missing(_) => {}
-                        Eval::Raised(why) => problem(rec, why, findings),
-                    }
-                }
-            }
-            Measure::Distinct => {
-                let Some(v) = &ind.value else { continue };
-                match v.eval(ctx) {
-                    Ok(x) if x.is_undefined() || x.is_none() => problem(
-                        rec,
-                        lang_text(lang, "取值缺失", "the value is missing"),
-                        findings,
-                    ),
-                    Ok(x) => {
-                        distinct.insert(x.to_string());
-                    }
-                    Err(e) => problem(rec, jinja_detail(&e), findings),
+                let hits = parts
+                    .iter()
+                    .filter(|c| matches!(c, Contribution::Hit(true)));
+                let hit = if higher {
+                    hits.count() == parts.len()
+                } else {
+                    hits.count() > 0
+                };
+                if hit {
+                    sum += 1.0;
                 }
             }
             Measure::Sum | Measure::Mean => {
-                let Some(v) = &ind.value else { continue };
-                match v.eval(ctx) {
-                    Ok(x) => match f64::try_from(x.clone()) {
-                        Ok(n) if n.is_finite() && !x.is_undefined() && !x.is_none() => {
-                            sum += n;
-                            counted += 1;
+                let numbers = parts.iter().filter_map(|c| match c {
+                    Contribution::Number(n) => Some(*n),
+                    _ => None,
+                });
+                let worst = if higher {
+                    numbers.reduce(f64::min)
+                } else {
+                    numbers.reduce(f64::max)
+                };
+                if let Some(n) = worst {
+                    sum += n;
+                    counted += 1;
+                }
+            }
+            Measure::Distinct => {
+                let values: Vec<&String> = parts
+                    .iter()
+                    .filter_map(|c| match c {
+                        Contribution::Value(v) => Some(v),
+                        _ => None,
+                    })
+                    .collect();
+                if higher {
+                    // Copies that disagree add nothing; copies that agree add their value once.
+                    if let Some(first) = values.first() {
+                        if values.iter().all(|v| v == first) {
+                            distinct.insert((*first).clone());
                         }
-                        _ if x.is_undefined() || x.is_none() => problem(
-                            rec,
-                            lang_text(lang, "取值缺失", "the value is missing"),
-                            findings,
-                        ),
-                        _ => problem(
-                            rec,
-                            match lang {
-                                Lang::Zh => format!("取值 {x} 不是数字"),
-                                Lang::En => format!("the value {x} is not a number"),
-                            },
-                            findings,
-                        ),
-                    },
-                    Err(e) => problem(rec, jinja_detail(&e), findings),
+                    }
+                } else {
+                    distinct.extend(values.into_iter().cloned());
                 }
             }
         }

@@ -623,3 +623,26 @@ fn a_finding_sits_on_the_line_of_its_field_in_yaml_and_json() {
         .collect();
     assert_eq!(done, vec![2]);
 }
+
+#[test]
+fn copies_of_a_record_count_once_as_the_worst_of_them() {
+    let base = json(setup("").path(), &[]);
+    let dir = setup("");
+    // Twenty clean copies of i1 (done in time, confirmed), and a clean copy of i2 read first.
+    let mut copies = String::new();
+    for _ in 0..20 {
+        copies.push_str("- {id: i1, start: 2025-01-02, done: 2025-01-05, ok: true, risk: high}\n");
+    }
+    copies.push_str("- {id: i2, start: 2025-01-03, done: 2025-01-04, ok: true, risk: low}\n");
+    write(dir.path(), "sub/a-copies/items.yaml", &copies);
+    let r = json(dir.path(), &[]);
+    assert_eq!(r["summary"]["score"], base["summary"]["score"]);
+    assert_eq!(item(&r, "rules", "T-A-01")["applicable"], 3);
+    assert_eq!(
+        item(&r, "rules", "T-A-01")["fail"],
+        2,
+        "i2's failing original still counts"
+    );
+    assert_eq!(item(&r, "indicators", "T-IND-02")["value"], 3.0);
+    assert_eq!(findings(&r, "YS-DUPLICATE-ID").len(), 21);
+}
