@@ -508,7 +508,7 @@ pub fn evaluate(
             let rule = &standard.rules[ri];
             let mut out = RuleResults::default();
             for group in groups.iter().filter(|g| g.kind == rule.def.applies_to) {
-                let judged: Vec<(&Prepared, Option<(Outcome, Option<String>)>)> = group
+                let judged: Vec<(&Prepared, Option<Judged>)> = group
                     .members
                     .iter()
                     .map(|&i| (&records[i], judge(&run, ri, &records[i])))
@@ -640,9 +640,12 @@ fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
     }
 }
 
+/// A rule's outcome on a record and, for a failure on missing data or an error, the reason.
+type Judged = (Outcome, Option<String>);
+
 /// One rule on one record: `None` when the rule does not apply, else the outcome and, for a
 /// failure on missing data or an error, the reason.
-fn judge(run: &Run, ri: usize, rec: &Prepared) -> Option<(Outcome, Option<String>)> {
+fn judge(run: &Run, ri: usize, rec: &Prepared) -> Option<Judged> {
     let rule = &run.standard.rules[ri];
     let ctx = run.context(rec.jvalue.clone());
     if let Some(when) = &rule.when {
