@@ -289,6 +289,26 @@ mod tests {
     }
 
     #[test]
+    fn json_duplicate_keys_are_refused_with_their_place() {
+        let r = read_str(
+            "cases.json",
+            "{\"id\": \"a\",\n \"incidents\": [1],\n \"incidents\": []}",
+        );
+        assert!(r.records.is_empty());
+        assert_eq!(r.errors[0].line, 3, "{:?}", r.errors);
+        assert!(r.errors[0]
+            .message
+            .get(crate::text::Lang::En)
+            .contains("duplicate key 'incidents'"));
+        let r = read_str(
+            "r.jsonl",
+            "{\"id\": \"a\"}\n{\"id\": \"b\", \"id\": \"c\"}\n",
+        );
+        assert_eq!(r.records.len(), 1);
+        assert_eq!(r.errors[0].line, 2);
+    }
+
+    #[test]
     fn ledgers_are_reported_not_silently_skipped() {
         let r = read_str("activities.csv", "id,date\n");
         assert!(r.errors[0]
