@@ -578,6 +578,9 @@ fn the_edge_cases_an_evaluator_raised_each_behave_as_the_contract_says() {
     assert_valid_report(&report);
     // x-001, admitted 2019 and still resident: judged only on what fell due in 2025, all met.
     assert_eq!(findings_of(&report, "x-001"), vec![]);
+    // x-009, admitted 2019 at high risk of harm, whose crisis plan came late and whose session
+    // note held a phone number, both in 2019: not judged again in 2025.
+    assert_eq!(findings_of(&report, "x-009"), vec![]);
     // x-002, admitted 2024 without a risk assessment: no veto of the 2025 contract.
     assert_eq!(report["summary"]["vetoed_by"], serde_json::json!([]));
     assert_eq!(findings_of(&report, "x-002"), vec![]);
