@@ -247,11 +247,17 @@ impl Tailoring {
         };
         for (key, (value, line)) in &submission.manifest.parameters {
             let message = match standard.parameters.get(key) {
-                Some(p) if p.declared => {
-                    t.params.insert(key.clone(), value.clone());
-                    t.param_sources.insert(key.clone(), ParamSource::Declared);
-                    continue;
-                }
+                Some(p) if p.declared => match p.refuse(value) {
+                    None => {
+                        t.params.insert(key.clone(), value.clone());
+                        t.param_sources.insert(key.clone(), ParamSource::Declared);
+                        continue;
+                    }
+                    Some((zh, en)) => Text::bi(
+                        format!("申报的参数 {key} 未采用：{zh}"),
+                        format!("the declared parameter {key} is not applied: {en}"),
+                    ),
+                },
                 Some(_) => Text::bi(
                     format!("参数 {key} 由合同方案（评估方）设定，不由提交材料设定：清单中的值 {value} 未采用"),
                     format!("parameter {key} is set by the contract profile, not by the submission: the manifest's value {value} is not applied"),
@@ -346,11 +352,14 @@ impl Tailoring {
             }
         }
         for (key, value) in &p.parameters {
-            if !self.params.contains_key(key) {
+            let Some(param) = standard.parameters.get(key) else {
                 return Err(err(format!(
                     "parameter '{key}' is not one of the standard's parameters"
                 ))
                 .with_item(key.clone()));
+            };
+            if let Some((_, why)) = param.refuse(value) {
+                return Err(err(format!("parameter '{key}': {why}")).with_item(key.clone()));
             }
             self.overrides
                 .push(format!("parameter {key} = {value} (profile)"));

@@ -15,7 +15,7 @@ sector: test
 total_points: 100
 parameters:
   limit: {default: 7, description: {zh: 期限, en: limit}}
-  residents: {default: 10, declared: true, description: {zh: 人数, en: residents}}
+  residents: {default: 10, declared: true, minimum: 1, description: {zh: 人数, en: residents}}
 evidence: {visit: required, item: required}
 schemas:
   item: item.schema.json
@@ -645,4 +645,31 @@ fn copies_of_a_record_count_once_as_the_worst_of_them() {
     );
     assert_eq!(item(&r, "indicators", "T-IND-02")["value"], 3.0);
     assert_eq!(findings(&r, "YS-DUPLICATE-ID").len(), 21);
+}
+
+#[test]
+fn a_declared_fact_out_of_bounds_or_of_the_wrong_kind_is_refused() {
+    for bad in ["0", "-100", "'120'", "null", "[1]"] {
+        let dir = setup(&format!("parameters: {{residents: {bad}}}\n"));
+        let r = json(dir.path(), &["--lang", "en"]);
+        assert_eq!(r["parameters"]["residents"]["value"], 10, "{bad}");
+        assert_eq!(r["parameters"]["residents"]["source"], "standard", "{bad}");
+        let refused = findings(&r, "YS-MANIFEST");
+        assert_eq!(refused.len(), 1, "{bad}: {refused:?}");
+        assert!(
+            refused[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("residents"),
+            "{refused:?}"
+        );
+        // From the evaluator's profile the same value stops the run.
+        write(
+            dir.path(),
+            "contract.yaml",
+            &format!("parameters: {{residents: {bad}}}\n"),
+        );
+        let out = yardstick(dir.path(), &["check", "sub", "--profile", "contract.yaml"]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+    }
 }

@@ -77,6 +77,47 @@ pub struct Parameter {
     /// every other parameter is the contract's to set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub declared: bool,
+    /// The least and greatest values a number may be set to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+}
+
+impl Parameter {
+    /// Why a value cannot be this parameter's (zh, en): not of its default's kind, or a number
+    /// outside its bounds.
+    pub fn refuse(&self, value: &serde_json::Value) -> Option<(String, String)> {
+        use serde_json::Value as V;
+        let same_kind = matches!(
+            (&self.default, value),
+            (V::Number(_), V::Number(_))
+                | (V::String(_), V::String(_))
+                | (V::Bool(_), V::Bool(_))
+                | (V::Array(_), V::Array(_))
+                | (V::Object(_), V::Object(_))
+        );
+        if !same_kind {
+            return Some((
+                format!("取值 {value} 与默认值 {} 的类型不同", self.default),
+                format!("{value} is not of the kind of the default {}", self.default),
+            ));
+        }
+        let n = value.as_f64()?;
+        if let Some(min) = self.minimum.filter(|min| n < *min) {
+            return Some((
+                format!("取值 {value} 小于下限 {min}"),
+                format!("{value} is below the least allowed value {min}"),
+            ));
+        }
+        if let Some(max) = self.maximum.filter(|max| n > *max) {
+            return Some((
+                format!("取值 {value} 大于上限 {max}"),
+                format!("{value} is above the greatest allowed value {max}"),
+            ));
+        }
+        None
+    }
 }
 
 /// Whether a submission must hold records of a kind.
