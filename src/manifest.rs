@@ -126,8 +126,24 @@ impl Manifest {
             let value = entry.value;
             let text = |v: &Value| v.as_str().map(str::to_string);
             match key.as_str() {
-                "organisation" => m.organisation = Some(value),
-                "contract" => m.contract = Some(value),
+                "organisation" | "contract" => match value {
+                    Value::Object(_) if key == "organisation" => m.organisation = Some(value),
+                    Value::Object(_) => m.contract = Some(value),
+                    other => bad(
+                        line,
+                        Severity::Major,
+                        Text::bi(
+                            format!(
+                                "{key} 应为映射（如 {{name: ..., id: ...}}），而不是{}",
+                                kind_zh(&other)
+                            ),
+                            format!(
+                                "{key} must be a mapping (such as {{name: ..., id: ...}}), not {}",
+                                records::kind_name(&other)
+                            ),
+                        ),
+                    ),
+                },
                 "standard" | "profile" | "calendar" => match text(&value) {
                     Some(s) => match key.as_str() {
                         "standard" if crate::run::is_path(&s) => {
@@ -209,6 +225,47 @@ impl Manifest {
                 ),
             }
         }
+        // The manifest identifies who is scored, under which contract, on which calendar.
+        for (key, zh, missing) in [
+            ("organisation", "机构", m.organisation.is_none()),
+            ("contract", "合同", m.contract.is_none()),
+        ] {
+            let said = findings
+                .iter()
+                .any(|f| f.message.get(Lang::En).starts_with(key));
+            if missing && !said {
+                findings.push(problem(
+                    name,
+                    0,
+                    0,
+                    builtin::MANIFEST,
+                    Severity::Major,
+                    Text::bi(
+                        format!("清单未写明被评估的{zh}（{key}）：报告无法说明评估的是谁"),
+                        format!("the manifest does not name the {key}: the report cannot say whom it scores"),
+                    ),
+                ));
+            }
+        }
+        if m.calendar.is_none() {
+            findings.push(problem(
+                name,
+                0,
+                0,
+                builtin::MANIFEST,
+                Severity::Minor,
+                Text::bi(
+                    format!(
+                        "清单未写明节假日日历（calendar），按 {} 计算工作日",
+                        crate::expr::DEFAULT_CALENDAR
+                    ),
+                    format!(
+                        "the manifest names no holiday calendar; working days are counted on {}",
+                        crate::expr::DEFAULT_CALENDAR
+                    ),
+                ),
+            ));
+        }
         if m.period.is_none()
             && !findings
                 .iter()
@@ -268,10 +325,15 @@ fn read_period_en(value: &Value) -> Result<Period, String> {
             .map(|w| w.date())
             .map_err(|e| format!("period.{which}: {e}"))
     };
-    if !value.is_object() {
+    let Some(map) = value.as_object() else {
         return Err(format!(
             "period must be a mapping with start and end, not {}",
             records::kind_name(value)
+        ));
+    };
+    if let Some(other) = map.keys().find(|k| *k != "start" && *k != "end") {
+        return Err(format!(
+            "period takes only start and end, not '{other}' (the days are counted from them)"
         ));
     }
     let (start, end) = (read("start")?, read("end")?);
@@ -287,7 +349,8 @@ mod tests {
 
     #[test]
     fn reads_every_entry_it_can_and_reports_the_rest_with_their_lines() {
-        let text = "standard: elderly-care\nperiod: {start: 2025/1/1, end: 2025-12-31}\nnotes: hello\n\
+        let text = "organisation: {name: o}\ncontract: {id: c}\ncalendar: cn-mainland\n\
+standard: elderly-care\nperiod: {start: 2025/1/1, end: 2025-12-31}\nnotes: hello\n\
 waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01}\nparameters: {target_cases: 3}\n";
         let (m, findings) = Manifest::parse(text, "submission.yaml");
         assert_eq!(m.standard.as_deref(), Some("elderly-care"));
@@ -301,10 +364,44 @@ waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages
             .iter()
-            .any(|(l, s, m)| *l == Some(3) && *s == Severity::Minor && m.contains("notes")));
+            .any(|(l, s, m)| *l == Some(6) && *s == Severity::Minor && m.contains("notes")));
         assert!(messages
             .iter()
             .any(|(_, s, m)| *s == Severity::Major && m.contains("waiver request 2")));
+    }
+
+    #[test]
+    fn a_manifest_that_does_not_say_whom_it_scores_is_a_finding() {
+        let (_, f) = Manifest::parse(
+            "organisation: 123\nperiod: {start: 2025-01-01, end: 2025-12-31}\n",
+            "s.yaml",
+        );
+        let said: Vec<(Severity, &str)> = f
+            .iter()
+            .map(|f| (f.severity, f.message.get(Lang::En)))
+            .collect();
+        assert!(
+            said.iter()
+                .any(|(s, m)| *s == Severity::Major
+                    && m.starts_with("organisation must be a mapping")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|(s, m)| *s == Severity::Major && m.contains("does not name the contract")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|(s, m)| *s == Severity::Minor && m.contains("no holiday calendar")),
+            "{said:?}"
+        );
+        assert!(
+            !said
+                .iter()
+                .any(|(_, m)| m.contains("does not name the organisation")),
+            "{said:?}"
+        );
     }
 
     #[test]
@@ -317,7 +414,16 @@ waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01
             f
         );
         let (_, f) = Manifest::parse("standard: x\n", "s.yaml");
-        assert!(f[0].message.get(Lang::En).contains("no period"));
+        assert!(f
+            .iter()
+            .any(|f| f.message.get(Lang::En).contains("no period")));
+        let (_, f) = Manifest::parse(
+            "period: {start: 2025-01-01, end: 2025-12-31, days: 10}\n",
+            "s.yaml",
+        );
+        assert!(f
+            .iter()
+            .any(|f| f.message.get(Lang::En).contains("not 'days'")));
         let (_, f) = Manifest::parse("standard: [x\n", "s.yaml");
         assert_eq!(f[0].rule, builtin::PARSE);
     }

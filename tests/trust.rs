@@ -136,7 +136,8 @@ fn setup(manifest_extra: &str) -> tempfile::TempDir {
         d,
         "sub/submission.yaml",
         &format!(
-            "standard: trust-test\nperiod: {{start: 2025-01-01, end: 2025-01-10}}\n{manifest_extra}"
+            "organisation: {{name: 测试机构}}\ncontract: {{id: T-1}}\ncalendar: cn-mainland\n\
+             standard: trust-test\nperiod: {{start: 2025-01-01, end: 2025-01-10}}\n{manifest_extra}"
         ),
     );
     write(d, "sub/items.yaml", ITEMS);
