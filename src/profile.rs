@@ -285,7 +285,44 @@ impl Tailoring {
                 t.add_waiver(standard, w, &file.file)?;
             }
         }
+        t.refuse_blanket_waivers(standard)?;
         Ok(t)
+    }
+
+    /// Refuses waivers that together waive every rule for one record: a blanket pardon, however
+    /// it is split into patterns.
+    fn refuse_blanket_waivers(&self, standard: &Standard) -> Result<()> {
+        if standard.rules.len() < 2 {
+            return Ok(());
+        }
+        let records: std::collections::BTreeSet<&str> = self
+            .waivers
+            .iter()
+            .flat_map(|w| w.waiver.records.iter().map(String::as_str))
+            .collect();
+        for record in records {
+            let naming: Vec<&SourcedWaiver> = self
+                .waivers
+                .iter()
+                .filter(|w| w.waiver.records.iter().any(|r| r == record))
+                .collect();
+            let all = standard
+                .rules
+                .iter()
+                .all(|r| naming.iter().any(|w| glob_match(&w.waiver.rule, &r.def.id)));
+            if all {
+                let sources: std::collections::BTreeSet<&str> =
+                    naming.iter().map(|w| w.source.as_str()).collect();
+                return Err(Error::new(
+                    ErrorKind::InvalidProfile,
+                    format!(
+                        "the waivers of record {record} together cover every rule: a waiver names the rules it waives"
+                    ),
+                )
+                .with_file(sources.into_iter().collect::<Vec<_>>().join(", ")));
+            }
+        }
+        Ok(())
     }
 
     /// Adds a waiver the evaluator granted, after checking that it names rules and records

@@ -268,6 +268,7 @@ fn waivers_come_from_the_evaluators_file_and_name_rules_and_records() {
         "- {rule: 'T-*', records: [i2], reason: all, approved_by: buyer}\n",
         "- {rule: T-A-02, reason: every record, approved_by: buyer}\n",
         "- {rule: T-A-02, records: [i2], reason: no approver}\n",
+        "- {rule: 'T-A-*', records: [i2], reason: a, approved_by: b}\n- {rule: 'T-V-*', records: [i2], reason: a, approved_by: b}\n",
     ] {
         write(dir.path(), "waivers.yaml", bad);
         let out = yardstick(dir.path(), &["check", "sub", "--waivers", "waivers.yaml"]);
