@@ -113,7 +113,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "major")]
         fail_on: FailOnArg,
         /// Fail (exit 1) when the score is under this.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = finite_number, allow_negative_numbers = true)]
         min_score: Option<f64>,
     },
     /// Write the scoring report of a submission.
@@ -173,6 +173,14 @@ pub enum StandardsCommand {
         #[arg(long, value_name = "ID|FILE", default_value = "common")]
         standard: String,
     },
+}
+
+/// A finite number (`--min-score NaN` is a bad argument, not a bar nothing can meet).
+fn finite_number(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(format!("'{text}' is not a finite number")),
+    }
 }
 
 /// Runs the command line on these arguments and returns the exit status.
@@ -557,6 +565,11 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         }
         out
     };
+    // A kind by its Chinese name in a Chinese text (`个案 (case)`), by its code in English.
+    let kind_name = |kind: &str| match (lang, s.kinds.get(kind)) {
+        (Lang::Zh, Some(k)) if k.name_zh() != kind => format!("{} ({kind})", k.name_zh()),
+        _ => kind.to_string(),
+    };
     let severity = |sev: crate::standard::Severity| match (lang, sev) {
         (Lang::Zh, crate::standard::Severity::Critical) => "严重",
         (Lang::Zh, crate::standard::Severity::Major) => "重要",
@@ -572,7 +585,7 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
         out.push_str(&format!(
             "{}: {}\n",
             label("适用记录", "applies to"),
-            d.applies_to
+            kind_name(&d.applies_to)
         ));
         out.push_str(&format!(
             "{}: {}; {}: {}; {}: {}{}\n",
@@ -581,7 +594,7 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
             label("分值", "points"),
             d.points,
             label("计分", "scoring"),
-            crate::standard::reference::rule_scoring(d.scoring),
+            crate::standard::reference::rule_scoring_in(d.scoring, lang),
             if d.veto {
                 label("；一票否决", "; veto")
             } else {
@@ -610,14 +623,25 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     out.push_str(&format!(
         "{}: {}; {}: {}; {}: {} ({}); {}: {}\n",
         label("适用记录", "applies to"),
-        d.applies_to,
+        kind_name(&d.applies_to),
         label("度量", "measure"),
-        d.measure.as_str(),
+        match (lang, d.measure) {
+            (Lang::Zh, crate::standard::Measure::Rate) => "比率",
+            (Lang::Zh, crate::standard::Measure::Count) => "计数",
+            (Lang::Zh, crate::standard::Measure::Sum) => "合计",
+            (Lang::Zh, crate::standard::Measure::Mean) => "平均",
+            (Lang::Zh, crate::standard::Measure::Distinct) => "不同取值个数",
+            (Lang::En, m) => m.as_str(),
+        },
         label("目标", "target"),
         match &d.target {
             crate::standard::Target::Number(n) => n.to_string(),
-            crate::standard::Target::Expr(_) =>
-                label("按上列参数", "from the parameters above").to_string(),
+            crate::standard::Target::Expr(e) if e.contains("submission.period.days") => {
+                label("评估周期的天数", "the days of the period").to_string()
+            }
+            crate::standard::Target::Expr(_) => {
+                label("按上列参数", "from the parameters above").to_string()
+            }
         },
         match d.direction {
             crate::standard::Direction::Higher => label("越高越好", "higher is better"),
@@ -629,7 +653,7 @@ pub fn explain_text(s: &Standard, id: &str, lang: Lang) -> Option<String> {
     out.push_str(&format!(
         "{}: {}\n",
         label("计分", "scoring"),
-        crate::standard::reference::indicator_scoring(&d.scoring, d.direction)
+        crate::standard::reference::indicator_scoring_in(&d.scoring, d.direction, lang)
     ));
     out.push_str(&basis_and_rationale(
         d.basis.as_deref(),

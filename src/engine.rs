@@ -285,9 +285,9 @@ fn prepare_one(
                 },
                 Text::bi(
                     format!(
-                        "{at} 不符合{}记录的数据规范：{}",
+                        "{at} 不符合{}的数据规范：{}",
                         schema.name_zh(),
-                        v.message
+                        v.message_zh
                     ),
                     format!("{at} breaks the {kind} schema: {}", v.message),
                 ),

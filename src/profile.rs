@@ -167,7 +167,7 @@ pub struct Tailoring {
     pub indicator_points: Vec<f64>,
     pub waivers: Vec<SourcedWaiver>,
     /// Each override applied, in words, for the report.
-    pub overrides: Vec<String>,
+    pub overrides: Vec<Text>,
     /// Problems with what the manifest asked for.
     pub findings: Vec<Finding>,
 }
@@ -398,8 +398,10 @@ impl Tailoring {
             if let Some((_, why)) = param.refuse(value) {
                 return Err(err(format!("parameter '{key}': {why}")).with_item(key.clone()));
             }
-            self.overrides
-                .push(format!("parameter {key} = {value} (profile)"));
+            self.overrides.push(Text::bi(
+                format!("参数 {key} = {value}（合同方案）"),
+                format!("parameter {key} = {value} (profile)"),
+            ));
             self.params.insert(key.clone(), value.clone());
             self.param_sources.insert(key.clone(), ParamSource::Profile);
         }
@@ -411,12 +413,13 @@ impl Tailoring {
                 .with_item(kind.clone()));
             }
             self.evidence.insert(kind.clone(), *need);
-            self.overrides.push(format!(
-                "evidence {kind} = {}",
-                match need {
-                    Evidence::Required => "required",
-                    Evidence::Optional => "optional",
-                }
+            let (zh, en) = match need {
+                Evidence::Required => ("必需", "required"),
+                Evidence::Optional => ("可选", "optional"),
+            };
+            self.overrides.push(Text::bi(
+                format!("证据 {kind} 改为{zh}"),
+                format!("evidence {kind} = {en}"),
             ));
         }
         let ids: Vec<(bool, usize, &str)> = standard
@@ -468,8 +471,9 @@ impl Tailoring {
                     self.indicator_active[i] = false;
                 }
             }
+            let list = p.select.join(", ");
             self.overrides
-                .push(format!("select {}", p.select.join(", ")));
+                .push(Text::bi(format!("只评 {list}"), format!("select {list}")));
         }
         for pattern in &p.deselect {
             let hits = matching(pattern);
@@ -485,7 +489,10 @@ impl Tailoring {
                     self.indicator_active[i] = false
                 }
             }
-            self.overrides.push(format!("deselect {pattern}"));
+            self.overrides.push(Text::bi(
+                format!("不评 {pattern}"),
+                format!("deselect {pattern}"),
+            ));
         }
         for (id, points) in &p.points {
             if !(points.is_finite() && *points >= 0.0) {
@@ -504,7 +511,10 @@ impl Tailoring {
                     .with_item(id.clone()))
                 }
             }
-            self.overrides.push(format!("points {id} = {points}"));
+            self.overrides.push(Text::bi(
+                format!("分值 {id} = {points}"),
+                format!("points {id} = {points}"),
+            ));
         }
         for w in &p.waivers {
             self.add_waiver(standard, w, &lp.file)?;

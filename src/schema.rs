@@ -77,7 +77,10 @@ pub struct UnknownField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub pointer: String,
+    /// The validator's words (English).
     pub message: String,
+    /// The same in Chinese, with codes shown with their labels.
+    pub message_zh: String,
 }
 
 impl KindSchema {
@@ -191,12 +194,18 @@ impl KindSchema {
         for v in &self.validators {
             for err in v.iter_errors(record) {
                 let pointer = err.instance_path().to_string();
-                let message = if self.touches_personal(&pointer) {
+                let personal = self.touches_personal(&pointer);
+                let message = if personal {
                     err.masked().to_string()
                 } else {
                     err.to_string()
                 };
-                out.push(Violation { pointer, message });
+                let message_zh = self.in_chinese(&err, &pointer, personal, &message);
+                out.push(Violation {
+                    pointer,
+                    message,
+                    message_zh,
+                });
             }
         }
         out.sort_by(|a, b| {
@@ -206,6 +215,71 @@ impl KindSchema {
         });
         out.dedup();
         out
+    }
+
+    /// A violation in Chinese: the common kinds in words, with codes and their labels; any other
+    /// in the validator's own words. A personal value is shown masked.
+    fn in_chinese(
+        &self,
+        err: &jsonschema::ValidationError,
+        pointer: &str,
+        personal: bool,
+        english: &str,
+    ) -> String {
+        use jsonschema::error::ValidationErrorKind as K;
+        let shown = |v: &Value| -> String {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            if personal {
+                mask(&text)
+            } else {
+                format!("“{text}”")
+            }
+        };
+        let value = shown(err.instance());
+        let field = pointer
+            .rsplit('/')
+            .find(|p| p.parse::<usize>().is_err())
+            .map(unescape);
+        match err.kind() {
+            K::Enum { options } => {
+                let allowed: Vec<String> = options
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|o| {
+                        let code = o.as_str().map_or_else(|| o.to_string(), str::to_string);
+                        match self.label_of(&code, field.as_deref()) {
+                            Some(label) => format!("{label}（{code}）"),
+                            None => code,
+                        }
+                    })
+                    .collect();
+                format!("{value} 不是允许的取值；可填：{}", allowed.join("、"))
+            }
+            K::Format { format } => {
+                let what = match format.as_str() {
+                    "date" => "日期（如 2025-03-05）",
+                    "date-time" => "日期时间（如 2025-03-05 09:30）",
+                    other => other,
+                };
+                format!("{value} 不是有效的{what}")
+            }
+            K::Required { property } => format!(
+                "缺少必填字段 {}",
+                property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_string)
+            ),
+            K::Type { .. } => format!("{value} 的类型不对：{english}"),
+            K::Minimum { limit } | K::ExclusiveMinimum { limit } => {
+                format!("{value} 小于允许的最小值 {limit}")
+            }
+            K::Maximum { limit } | K::ExclusiveMaximum { limit } => {
+                format!("{value} 大于允许的最大值 {limit}")
+            }
+            K::Pattern { .. } => format!("{value} 的格式不对"),
+            _ => format!("不符合数据规范：{english}"),
+        }
     }
 
     /// Whether the value at this JSON pointer is, or contains, a personal field.

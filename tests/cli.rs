@@ -136,6 +136,9 @@ fn fail_on_and_min_score_decide_the_exit_status() {
     // Critical findings in the typical year, so even --fail-on critical fails it.
     assert_eq!(check(&typical, &["--fail-on", "critical"]), 1);
     assert_eq!(check(&exemplary, &["--fail-on", "info"]), 0);
+    // A bar that is not a number is a bad argument, not a bar nothing meets.
+    assert_eq!(check(&exemplary, &["--min-score", "NaN"]), 2);
+    assert_eq!(check(&exemplary, &["--min-score", "-1"]), 0);
 }
 
 #[test]

@@ -294,11 +294,11 @@ fn a_profile_tailors_parameters_selection_points_and_waivers() {
         .map(|o| o.as_str().unwrap())
         .collect();
     assert!(
-        overrides.contains(&"parameter limit = 9 (profile)"),
+        overrides.contains(&"参数 limit = 9（合同方案）"),
         "{overrides:?}"
     );
-    assert!(overrides.contains(&"deselect T-A-02"), "{overrides:?}");
-    assert!(overrides.contains(&"points T-A-03 = 10"), "{overrides:?}");
+    assert!(overrides.contains(&"不评 T-A-02"), "{overrides:?}");
+    assert!(overrides.contains(&"分值 T-A-03 = 10"), "{overrides:?}");
     assert_eq!(r["parameters"]["limit"]["value"], 9);
     assert_eq!(r["parameters"]["limit"]["source"], "profile");
     assert_eq!(profile["source"], "submission_folder");

@@ -405,6 +405,12 @@ fn labels_are_read_as_codes_and_shown_in_chinese_messages() {
     let bad = findings(&r, "YS-SCHEMA");
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["record"]["pointer"], "/risk");
+    // The Chinese message names what may be written, code and label.
+    let m = bad[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("“超高” 不是允许的取值") && m.contains("高（high）、低（low）"),
+        "{m}"
+    );
 }
 
 #[test]

@@ -520,7 +520,11 @@ pub fn build(
                 source: p.source,
                 id: p.profile.id.clone(),
                 title: p.profile.title.as_ref().map(|t| t.get(lang).to_string()),
-                overrides: tailoring.overrides.clone(),
+                overrides: tailoring
+                    .overrides
+                    .iter()
+                    .map(|o| o.get(lang).to_string())
+                    .collect(),
             }),
             basis: standard
                 .basis

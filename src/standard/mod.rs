@@ -279,6 +279,9 @@ fn label_filter(
                 .find_map(|(_, l)| l.get(code))
                 .map_or(v.clone(), |l| minijinja::Value::from(l.as_str()))
         };
+        if value.is_undefined() || value.is_none() {
+            return value;
+        }
         if value.as_str().is_none() {
             if let Ok(items) = value.try_iter() {
                 return minijinja::Value::from(items.map(one).collect::<Vec<_>>());

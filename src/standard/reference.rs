@@ -16,18 +16,35 @@ fn bi(t: &Text) -> Value {
 
 /// A rule's scoring in words.
 pub fn rule_scoring(s: RuleScoring) -> String {
-    match s {
-        RuleScoring::Ratio => "ratio".into(),
-        RuleScoring::All => "all".into(),
-        RuleScoring::Deduct(d) => format!("deduct {d} per failure"),
+    rule_scoring_in(s, Lang::En)
+}
+
+/// A rule's scoring in words, in a language.
+pub fn rule_scoring_in(s: RuleScoring, lang: Lang) -> String {
+    match (s, lang) {
+        (RuleScoring::Ratio, Lang::En) => "ratio".into(),
+        (RuleScoring::Ratio, Lang::Zh) => "按通过比例得分".into(),
+        (RuleScoring::All, Lang::En) => "all".into(),
+        (RuleScoring::All, Lang::Zh) => "全部通过方得分".into(),
+        (RuleScoring::Deduct(d), Lang::En) => format!("deduct {d} per failure"),
+        (RuleScoring::Deduct(d), Lang::Zh) => format!("每项不符合扣 {d} 分"),
     }
 }
 
 /// An indicator's scoring in words.
 pub fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
+    indicator_scoring_in(s, direction, Lang::En)
+}
+
+/// An indicator's scoring in words, in a language.
+pub fn indicator_scoring_in(s: &IndicatorScoring, direction: Direction, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
     match s {
+        IndicatorScoring::Threshold if zh => "达到目标得满分，否则不得分".into(),
         IndicatorScoring::Threshold => "threshold".into(),
+        IndicatorScoring::Proportional if zh => "按达成比例得分".into(),
         IndicatorScoring::Proportional => "proportional".into(),
+        IndicatorScoring::Linear(l) if zh => format!("自 {} 起线性得分，达到目标得满分", l.zero_at),
         IndicatorScoring::Linear(l) => format!("linear from {}", l.zero_at),
         IndicatorScoring::Bands(bands) => {
             let parts: Vec<String> = bands
@@ -37,7 +54,11 @@ pub fn indicator_scoring(s: &IndicatorScoring, direction: Direction) -> String {
                     Direction::Lower => format!("≤ {}: {}", b.max.unwrap_or_default(), b.points),
                 })
                 .collect();
-            format!("bands ({})", parts.join("; "))
+            if zh {
+                format!("分档（{}）", parts.join("；"))
+            } else {
+                format!("bands ({})", parts.join("; "))
+            }
         }
     }
 }
