@@ -297,11 +297,11 @@ fn prepare_one(
     for u in schema.unknown_fields(&value) {
         let (zh, en) = match &u.suggestion {
             Some(s) => (
-                format!("字段 '{}' 不是{}记录定义的字段，其内容未被读取；是否应为 '{s}'？", u.name, schema.name_zh()),
+                format!("字段 '{}' 不是{}的数据规范所定义的字段，其内容未被读取；是否应为 '{s}'？", u.name, schema.name_zh()),
                 format!("field '{}' is not defined for {kind} records and is not read; did you mean '{s}'?", u.name),
             ),
             None => (
-                format!("字段 '{}' 不是{}记录定义的字段，其内容未被读取", u.name, schema.name_zh()),
+                format!("字段 '{}' 不是{}的数据规范所定义的字段，其内容未被读取", u.name, schema.name_zh()),
                 format!("field '{}' is not defined for {kind} records and is not read", u.name),
             ),
         };
