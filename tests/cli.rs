@@ -693,3 +693,65 @@ fn a_submission_without_patrols_staff_or_activities_is_not_excellent_and_says_wh
     let text = run(&["report", sub.to_str().unwrap(), "--profile", profile]).stdout;
     assert!(text.contains("缺少的证据"), "{text}");
 }
+
+/// A copy of the exemplary submission with one file's text changed.
+fn exemplary_with(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    for entry in walkdir::WalkDir::new(fixture("exemplary")) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(fixture("exemplary")).unwrap();
+        let target = sub.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let path = sub.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
+}
+
+fn exemplary_score(dir: &tempfile::TempDir) -> (f64, Value) {
+    let r = run(&[
+        "check",
+        dir.path().join("sub").to_str().unwrap(),
+        "--profile",
+        "fixtures/elderly-care/exemplary-contract.yaml",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    (report["summary"]["score"].as_f64().unwrap(), report)
+}
+
+#[test]
+fn leaving_a_bad_result_out_of_the_file_does_not_raise_the_score() {
+    let closure = "outcome: achieved, satisfaction: 5,";
+    let told = exemplary_with(
+        "cases/e-002.yaml",
+        closure,
+        "outcome: not_achieved, satisfaction: 1,",
+    );
+    let left_out = exemplary_with("cases/e-002.yaml", closure, "");
+    let (told, _) = exemplary_score(&told);
+    let (left_out, _) = exemplary_score(&left_out);
+    assert!(left_out <= told, "left out {left_out} > told {told}");
+}
+
+#[test]
+fn a_case_without_an_intake_date_cannot_escape_the_admission_veto() {
+    let dir = exemplary_with(
+        "cases/e-002.yaml",
+        "intake: {date: 2025-02-10, ",
+        "intake: {",
+    );
+    let (_, report) = exemplary_score(&dir);
+    assert_eq!(
+        report["summary"]["vetoed_by"],
+        serde_json::json!(["EC-RSK-01"])
+    );
+}

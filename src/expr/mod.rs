@@ -222,8 +222,8 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
     Ok(Value::from(end.to_string()))
 }
 
-/// `overdue(items, start, end, limit[, unit])`: the items of a list whose `end` is missing or
-/// more than `limit` after their `start`; `unit` is `"days"` (the default), `"working_days"`
+/// `overdue(items, start, end, limit[, unit])`: the items of a list whose `end` is missing (once
+/// the deadline has come by the end of the period) or more than `limit` after their `start`; `unit` is `"days"` (the default), `"working_days"`
 /// (on the submission's calendar) or `"hours"`. A session written up late, an incident
 /// reported late.
 fn overdue(
@@ -261,6 +261,10 @@ fn overdue(
         let (a, b) = match (when(&a, "overdue"), when(&b, "overdue")) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) if !is_missing_data(&e) => return Err(e),
+            (Ok(a), _) if !due_by_period_end(state, a, limit, &unit)? => {
+                // No end yet, and the deadline falls after the period: not yet late.
+                continue;
+            }
             _ => {
                 late.push(item);
                 continue;
@@ -287,6 +291,35 @@ fn overdue(
         }
     }
     Ok(Value::from(late))
+}
+
+/// Whether a deadline `limit` (in `unit`) after `a` has come by the end of the period ("today");
+/// with no period, it has.
+fn due_by_period_end(
+    state: &State,
+    a: dates::When,
+    limit: f64,
+    unit: &str,
+) -> Result<bool, JinjaError> {
+    let Ok((_, end)) = period_of(state) else {
+        return Ok(true);
+    };
+    let elapsed = match unit {
+        "hours" => {
+            let close = dates::When::DateTime(
+                end.to_datetime(jiff::civil::Time::midnight()),
+                dates::local_offset(),
+            );
+            dates::hours_between(a, close) + 24.0
+        }
+        "working_days" => {
+            let cal = calendar_of(state)?;
+            note_uncovered(state, cal.uncovered_years(a.date(), end));
+            cal.working_days_between(a.date(), end).map_err(invalid)? as f64
+        }
+        _ => dates::days_between(a.date(), end) as f64,
+    };
+    Ok(elapsed > limit)
 }
 
 /// The submission period, from the `submission` in scope.
@@ -432,9 +465,10 @@ fn missed_due(
 }
 
 /// `unanswered(items, field, answers, within_days)`: the items whose date in `field` has no date
-/// among `answers` on the same day or up to `within_days` days later. An item with no date is
-/// unanswered.
+/// among `answers` on the same day or up to `within_days` days later, once that deadline has come
+/// by the end of the period. An item with no date is unanswered.
 fn unanswered(
+    state: &State,
     items: Value,
     field: String,
     answers: Value,
@@ -454,7 +488,7 @@ fn unanswered(
                 answers.iter().any(|a| {
                     let d = dates::days_between(at, *a);
                     (0..=within).contains(&d)
-                })
+                }) || !due_by_period_end(state, dates::When::Date(at), within as f64, "days")?
             }
             Err(e) if is_missing_data(&e) => false,
             Err(e) => return Err(e),
@@ -751,6 +785,30 @@ mod tests {
             serde_json::json!({}),
         );
         assert!(years.is_empty());
+    }
+
+    #[test]
+    fn a_deadline_after_the_period_is_not_yet_late() {
+        let r = serde_json::json!({
+            "s": [{"date": "2025-12-30"}, {"date": "2025-12-20"}],
+            "i": [{"at": "2025-12-31T20:00:00+08:00"}, {"at": "2025-12-30T20:00:00+08:00"}],
+            "c": [{"d": "2025-12-29"}, {"d": "2025-12-01"}],
+        });
+        let n = |e: &str| eval_in(e, r.clone()).0.unwrap();
+        // A note due 2026-01-02 is not late on 2025-12-31; one due 12-23 is.
+        assert_eq!(
+            n("overdue(record.s, 'date', 'recorded', 3) | length"),
+            Value::from(1)
+        );
+        // A report due 2026-01-01 20:00 is not late yet; one due 12-31 20:00 is.
+        assert_eq!(
+            n("overdue(record.i, 'at', 'reported', 24, 'hours') | length"),
+            Value::from(1)
+        );
+        assert_eq!(
+            n("unanswered(record.c, 'd', [], 7) | length"),
+            Value::from(1)
+        );
     }
 
     #[test]
