@@ -139,7 +139,12 @@ fn present(value: &JValue, dotted: &str) -> bool {
 }
 
 /// Whether the record's dates fall wholly outside the period; the message says how.
-fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<(String, String)> {
+fn outside(
+    schema: &KindSchema,
+    value: &Value,
+    period: &Period,
+    grace: i64,
+) -> Option<(String, String)> {
     let (start_field, end_field) = schema.period.as_ref()?;
     let read = |field: &str| {
         lookup(value, field)
@@ -159,7 +164,7 @@ fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<(Strin
     }
     let end = end_field.as_deref().and_then(read);
     match end {
-        Some(end) if end < period.start => {
+        Some(end) if expr::dates::days_between(end, period.start) > grace => {
             let field = end_field.as_deref().unwrap_or_default();
             Some((
                 format!("{field} {end} 早于周期开始日（{}）", period.start),
@@ -184,6 +189,7 @@ fn outside(schema: &KindSchema, value: &Value, period: &Period) -> Option<(Strin
 pub fn prepare(
     standard: &Standard,
     submission: &Submission,
+    params: &BTreeMap<String, Value>,
 ) -> (Vec<Prepared>, Vec<Finding>, usize) {
     let mut findings = Vec::new();
     let mut prepared = Vec::new();
@@ -205,7 +211,14 @@ pub fn prepare(
         }
         for record in &file.records {
             read += 1;
-            if let Some(p) = prepare_one(standard, submission, record, &mut seen, &mut findings) {
+            if let Some(p) = prepare_one(
+                standard,
+                submission,
+                params,
+                record,
+                &mut seen,
+                &mut findings,
+            ) {
                 prepared.push(p);
             }
         }
@@ -216,6 +229,7 @@ pub fn prepare(
 fn prepare_one(
     standard: &Standard,
     submission: &Submission,
+    params: &BTreeMap<String, Value>,
     record: &Record,
     seen: &mut BTreeMap<(String, String), (String, u64)>,
     findings: &mut Vec<Finding>,
@@ -337,7 +351,16 @@ fn prepare_one(
         }
     }
     if let Some(period) = &submission.period() {
-        if let Some(why) = outside(schema, &value, period) {
+        // A record that ended shortly before the period stays in it for the duties that fall due
+        // after its end (`x-period.grace`: the largest of the parameters it names).
+        let grace = schema
+            .period_grace
+            .iter()
+            .filter_map(|p| params.get(p).and_then(Value::as_i64))
+            .max()
+            .unwrap_or(0)
+            .max(0);
+        if let Some(why) = outside(schema, &value, period, grace) {
             let (zh, en) = why;
             findings.push(Finding::builtin(
                 builtin::PERIOD,
@@ -486,7 +509,7 @@ pub fn evaluate(
     tailoring: &Tailoring,
     lang: Lang,
 ) -> Evaluation {
-    let (records, mut findings, records_read) = prepare(standard, submission);
+    let (records, mut findings, records_read) = prepare(standard, submission, &tailoring.params);
     let groups = groups(&records);
     let notes = std::sync::Arc::new(expr::Notes::default());
     let run = Run {

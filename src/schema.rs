@@ -56,6 +56,10 @@ pub struct KindSchema {
     pub fields: BTreeMap<String, FieldInfo>,
     /// The fields that date a record, for the period check: `x-period: {start, end}`.
     pub period: Option<(String, Option<String>)>,
+    /// `x-period.grace`: the parameters (by name) whose largest value is how many days a record
+    /// that ended before the period stays in it, for duties that fall due after its end (a
+    /// follow-up after a closure).
+    pub period_grace: Vec<String>,
     personal: Vec<Vec<Seg>>,
     dated: Vec<(Vec<Seg>, bool)>,
     /// Fields whose codes have labels: the path and each label's code.
@@ -89,6 +93,7 @@ impl KindSchema {
         let mut validators = Vec::new();
         let mut fields = BTreeMap::new();
         let mut period = None;
+        let mut period_grace = Vec::new();
         for (name, doc) in &documents {
             let validator = jsonschema::options()
                 .should_validate_formats(true)
@@ -99,6 +104,13 @@ impl KindSchema {
             if let Some(p) = doc.get("x-period") {
                 let start = p.get("start").and_then(Value::as_str).map(str::to_string);
                 let end = p.get("end").and_then(Value::as_str).map(str::to_string);
+                match p.get("grace") {
+                    Some(Value::String(g)) => period_grace.push(g.clone()),
+                    Some(Value::Array(gs)) => {
+                        period_grace.extend(gs.iter().filter_map(Value::as_str).map(str::to_string))
+                    }
+                    _ => {}
+                }
                 match start {
                     Some(start) => period = Some((start, end)),
                     None => return Err(format!("{name}: x-period needs a start field")),
@@ -136,6 +148,7 @@ impl KindSchema {
             validators,
             fields,
             period,
+            period_grace,
             personal,
             dated,
             labelled,

@@ -584,6 +584,12 @@ fn the_edge_cases_an_evaluator_raised_each_behave_as_the_contract_says() {
     // x-009, admitted 2019 at high risk of harm, whose crisis plan came late and whose session
     // note held a phone number, both in 2019: not judged again in 2025.
     assert_eq!(findings_of(&report, "x-009"), vec![]);
+    // x-010, closed on 2024-12-20 and never followed up: the follow-up fell due in 2025, so the
+    // case stays in the period for it, and only for it.
+    assert_eq!(
+        findings_of(&report, "x-010"),
+        vec![("CM-CLS-04", "/closure/follow_up_date")]
+    );
     // x-002, admitted 2024 without a risk assessment: no veto of the 2025 contract.
     assert_eq!(report["summary"]["vetoed_by"], serde_json::json!([]));
     assert_eq!(findings_of(&report, "x-002"), vec![]);
@@ -599,7 +605,7 @@ fn the_edge_cases_an_evaluator_raised_each_behave_as_the_contract_says() {
         .find(|i| i["id"] == "CM-IND-02")
         .unwrap();
     assert_eq!(served["measure"], "distinct");
-    // Nine case files, seven clients: x-005 to x-007 are one.
+    // Clients served in the period: x-005 to x-007 are one, and x-010 closed before it.
     assert_eq!(served["value"], 7.0);
     // x-008, a fall under a misspelt key: a finding that names the key and the right one.
     assert_eq!(
