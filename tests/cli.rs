@@ -1,6 +1,8 @@
 //! The binary on the bundled fixtures: exit codes, the JSON report and its schema, the human
 //! report, determinism, masking, and refusals.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -630,20 +632,7 @@ fn the_edge_cases_an_evaluator_raised_each_behave_as_the_contract_says() {
 fn a_submission_without_patrols_staff_or_activities_is_not_excellent_and_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("sub");
-    for entry in walkdir::WalkDir::new(fixture("exemplary")) {
-        let entry = entry.unwrap();
-        let rel = entry
-            .path()
-            .strip_prefix(fixture("exemplary"))
-            .unwrap()
-            .to_path_buf();
-        let target = sub.join(&rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::copy_dir(Path::new(&fixture("exemplary")), &sub);
     let profile = "fixtures/elderly-care/exemplary-contract.yaml";
     let (full, _) = {
         let r = run(&[
@@ -700,16 +689,7 @@ fn a_submission_without_patrols_staff_or_activities_is_not_excellent_and_says_wh
 fn exemplary_with(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("sub");
-    for entry in walkdir::WalkDir::new(fixture("exemplary")) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(fixture("exemplary")).unwrap();
-        let target = sub.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::copy_dir(Path::new(&fixture("exemplary")), &sub);
     let path = sub.join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(from), "{file} has no {from}");

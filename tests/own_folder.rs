@@ -11,19 +11,6 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(from).unwrap();
-        let target = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn check(sub: &Path, extra: &[&str]) -> Value {
     let out = Command::cargo_bin("yardstick")
         .unwrap()
@@ -51,7 +38,7 @@ fn moving_a_contracts_parameters_and_waivers_into_the_manifest_moves_no_score() 
     for (folder, contract) in fixtures {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("sub");
-        copy_dir(&folder, &sub);
+        common::copy_dir(&folder, &sub);
         let handed_in = check(&sub, &[]);
 
         let profile = yaml(&contract);
