@@ -919,13 +919,19 @@ fn evaluate_indicator(
     // Each group counts once, as the least favourable of its members for the indicator's
     // direction; a group of one is its record.
     for group in groups.iter().filter(|g| g.kind == def.applies_to) {
-        let parts: Vec<Contribution> = group
+        let all: Vec<Contribution> = group
             .members
             .iter()
             .map(|&i| contribution(&records[i], findings))
+            .collect();
+        // A copy that `where` leaves out is less favourable, for a `higher` indicator, than one
+        // it counts: the id then adds nothing but, in a rate, its place in the denominator.
+        let all_in = !all.iter().any(|c| matches!(c, Contribution::Out));
+        let parts: Vec<Contribution> = all
+            .into_iter()
             .filter(|c| !matches!(c, Contribution::Out))
             .collect();
-        if parts.is_empty() {
+        if parts.is_empty() || (higher && !all_in && def.measure != Measure::Rate) {
             continue;
         }
         match def.measure {
@@ -936,7 +942,7 @@ fn evaluate_indicator(
                     .iter()
                     .filter(|c| matches!(c, Contribution::Hit(true)));
                 let hit = if higher {
-                    hits.count() == parts.len()
+                    all_in && hits.count() == parts.len()
                 } else {
                     hits.count() > 0
                 };

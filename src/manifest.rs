@@ -81,6 +81,14 @@ pub(crate) fn problem(
     Finding::builtin(rule, severity, at, message)
 }
 
+/// The YAML options of the manifest: as for records, but a non-finite number (`.nan`) is read as
+/// its text, so that one bad entry is a finding about that entry and the rest still counts.
+fn manifest_options() -> serde_saphyr::Options {
+    let mut options = records::yaml_options();
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::AsString;
+    options
+}
+
 /// The Chinese name of a kind of value, for messages.
 fn kind_zh(v: &Value) -> &'static str {
     match v {
@@ -99,7 +107,7 @@ impl Manifest {
         let mut m = Manifest::default();
         let mut findings = Vec::new();
         let entries: BTreeMap<String, Spanned<Value>> =
-            match serde_saphyr::from_str_with_options(text, records::yaml_options()) {
+            match serde_saphyr::from_str_with_options(text, manifest_options()) {
                 Ok(e) => e,
                 Err(e) => {
                     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
@@ -226,9 +234,19 @@ impl Manifest {
             }
         }
         // The manifest identifies who is scored, under which contract, on which calendar.
+        let named = |v: &Option<Value>, field: &str| {
+            v.as_ref()
+                .and_then(|v| v.get(field))
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.trim().is_empty())
+        };
         for (key, zh, missing) in [
-            ("organisation", "机构", m.organisation.is_none()),
-            ("contract", "合同", m.contract.is_none()),
+            (
+                "organisation",
+                "被评估机构的名称",
+                !named(&m.organisation, "name"),
+            ),
+            ("contract", "合同编号", !named(&m.contract, "id")),
         ] {
             let said = findings
                 .iter()
@@ -241,8 +259,8 @@ impl Manifest {
                     builtin::MANIFEST,
                     Severity::Major,
                     Text::bi(
-                        format!("清单未写明被评估的{zh}（{key}）：报告无法说明评估的是谁"),
-                        format!("the manifest does not name the {key}: the report cannot say whom it scores"),
+                        format!("清单未写明{zh}（{key}）：报告无法说明评估的是谁"),
+                        format!("the manifest does not name the {key} ({}): the report cannot say whom it scores", if key == "organisation" { "name" } else { "id" }),
                     ),
                 ));
             }
@@ -368,6 +386,17 @@ waivers:\n  - {rule: EC-RSK-03, reason: r, approved_by: a}\n  - {rule: EC-RSK-01
         assert!(messages
             .iter()
             .any(|(_, s, m)| *s == Severity::Major && m.contains("waiver request 2")));
+    }
+
+    #[test]
+    fn a_non_finite_number_loses_only_its_own_entry() {
+        let (m, _) = Manifest::parse(
+            "standard: elderly-care\nperiod: {start: 2025-01-01, end: 2025-12-31}\nparameters: {residents: .nan}\n",
+            "s.yaml",
+        );
+        assert_eq!(m.standard.as_deref(), Some("elderly-care"));
+        assert!(m.period.is_some());
+        assert_eq!(m.parameters["residents"].0, serde_json::json!(".nan"));
     }
 
     #[test]

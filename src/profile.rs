@@ -306,10 +306,25 @@ impl Tailoring {
                 .iter()
                 .filter(|w| w.waiver.records.iter().any(|r| r == record))
                 .collect();
-            let all = standard
+            // Every rule of some kind the record could be (a case's rules, say): the waivers of
+            // rules over other kinds pardon nothing for it and do not count.
+            let kinds: std::collections::BTreeSet<&str> = standard
                 .rules
                 .iter()
-                .all(|r| naming.iter().any(|w| glob_match(&w.waiver.rule, &r.def.id)));
+                .map(|r| r.def.applies_to.as_str())
+                .collect();
+            let all = kinds.into_iter().any(|kind| {
+                let of_kind: Vec<&str> = standard
+                    .rules
+                    .iter()
+                    .filter(|r| r.def.applies_to == kind)
+                    .map(|r| r.def.id.as_str())
+                    .collect();
+                of_kind.len() > 1
+                    && of_kind
+                        .iter()
+                        .all(|id| naming.iter().any(|w| glob_match(&w.waiver.rule, id)))
+            });
             if all {
                 let sources: std::collections::BTreeSet<&str> =
                     naming.iter().map(|w| w.source.as_str()).collect();

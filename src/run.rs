@@ -80,7 +80,16 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
                 Some(file) => format!(
                     "the manifest names the standard file {file}, which is not used: a submission names a shipped standard by id; an evaluator brings a standard file with --standard"
                 ),
-                None => "no standard to check against: give --standard ID, or name one in submission.yaml".to_string(),
+                None => match submission.findings.iter().find(|f| {
+                    f.rule == crate::finding::builtin::PARSE
+                        && f.record.file.as_deref() == Some(submission.manifest_name().as_str())
+                }) {
+                    Some(f) => format!(
+                        "the manifest cannot be read, so it names no standard: {}",
+                        f.message.get(crate::text::Lang::En)
+                    ),
+                    None => "no standard to check against: give --standard ID, or name one in submission.yaml".to_string(),
+                },
             };
             return Err(Error::new(ErrorKind::InvalidInput, detail));
         }

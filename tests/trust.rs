@@ -269,6 +269,8 @@ fn waivers_come_from_the_evaluators_file_and_name_rules_and_records() {
         "- {rule: T-A-02, reason: every record, approved_by: buyer}\n",
         "- {rule: T-A-02, records: [i2], reason: no approver}\n",
         "- {rule: 'T-A-*', records: [i2], reason: a, approved_by: b}\n- {rule: 'T-V-*', records: [i2], reason: a, approved_by: b}\n",
+        // Every rule over items, without the visit rule that could never apply to an item.
+        "- {rule: 'T-A-0?', records: [i2], reason: a, approved_by: b}\n",
     ] {
         write(dir.path(), "waivers.yaml", bad);
         let out = yardstick(dir.path(), &["check", "sub", "--waivers", "waivers.yaml"]);
@@ -657,7 +659,7 @@ fn copies_of_a_record_count_once_as_the_worst_of_them() {
 
 #[test]
 fn a_declared_fact_out_of_bounds_or_of_the_wrong_kind_is_refused() {
-    for bad in ["0", "-100", "'120'", "null", "[1]"] {
+    for bad in ["0", "-100", "'120'", "null", "[1]", "1.5", ".nan"] {
         let dir = setup(&format!("parameters: {{residents: {bad}}}\n"));
         let r = json(dir.path(), &["--lang", "en"]);
         assert_eq!(r["parameters"]["residents"]["value"], 10, "{bad}");
@@ -680,4 +682,18 @@ fn a_declared_fact_out_of_bounds_or_of_the_wrong_kind_is_refused() {
         let out = yardstick(dir.path(), &["check", "sub", "--profile", "contract.yaml"]);
         assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
     }
+}
+
+#[test]
+fn a_copy_that_an_indicator_leaves_out_takes_the_id_out_of_a_higher_is_better_count() {
+    let dir = setup("");
+    // v3's copy is dated outside the period; v9 is outside and its copy inside.
+    write(
+        dir.path(),
+        "sub/visits/more.yaml",
+        "- {id: v3, date: 2024-12-30, note: z}\n- {id: v9, date: 2024-12-31, note: a}\n- {id: v9, date: 2025-01-09, note: a}\n",
+    );
+    let r = json(dir.path(), &[]);
+    // Days visited: 01-01 (v1, v2) and 01-05 (v4); v3 and v9 add nothing.
+    assert_eq!(item(&r, "indicators", "T-IND-01")["value"], 2.0);
 }

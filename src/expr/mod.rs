@@ -293,8 +293,8 @@ fn overdue(
     Ok(Value::from(late))
 }
 
-/// Whether a deadline `limit` (in `unit`) after `a` has come by the end of the period ("today");
-/// with no period, it has.
+/// Whether a deadline `limit` (in `unit`) after `a` has come by the end of the period ("today"),
+/// a deadline on the period's last day included; with no period, it has.
 fn due_by_period_end(
     state: &State,
     a: dates::When,
@@ -319,7 +319,7 @@ fn due_by_period_end(
         }
         _ => dates::days_between(a.date(), end) as f64,
     };
-    Ok(elapsed > limit)
+    Ok(elapsed >= limit)
 }
 
 /// The submission period, from the `submission` in scope.

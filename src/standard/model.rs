@@ -103,6 +103,13 @@ impl Parameter {
                 format!("{value} is not of the kind of the default {}", self.default),
             ));
         }
+        let whole = |v: &V| v.is_i64() || v.is_u64();
+        if whole(&self.default) && !whole(value) {
+            return Some((
+                format!("取值 {value} 不是整数"),
+                format!("{value} is not a whole number"),
+            ));
+        }
         let n = value.as_f64()?;
         if let Some(min) = self.minimum.filter(|min| n < *min) {
             return Some((
