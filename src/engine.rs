@@ -191,6 +191,22 @@ pub fn prepare(
     submission: &Submission,
     params: &BTreeMap<String, Value>,
 ) -> (Vec<Prepared>, Vec<Finding>, usize) {
+    // A record that ended shortly before the period stays in it for the duties that fall due
+    // after its end (`x-period.grace`: the largest of the parameters it names), by kind.
+    let graces: BTreeMap<&str, i64> = standard
+        .kinds
+        .iter()
+        .map(|(kind, schema)| {
+            let grace = schema
+                .period_grace
+                .iter()
+                .filter_map(|p| params.get(p).and_then(Value::as_i64))
+                .max()
+                .unwrap_or(0)
+                .max(0);
+            (kind.as_str(), grace)
+        })
+        .collect();
     let mut findings = Vec::new();
     let mut prepared = Vec::new();
     let mut seen: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
@@ -214,7 +230,7 @@ pub fn prepare(
             if let Some(p) = prepare_one(
                 standard,
                 submission,
-                params,
+                &graces,
                 record,
                 &mut seen,
                 &mut findings,
@@ -229,7 +245,7 @@ pub fn prepare(
 fn prepare_one(
     standard: &Standard,
     submission: &Submission,
-    params: &BTreeMap<String, Value>,
+    graces: &BTreeMap<&str, i64>,
     record: &Record,
     seen: &mut BTreeMap<(String, String), (String, u64)>,
     findings: &mut Vec<Finding>,
@@ -351,15 +367,7 @@ fn prepare_one(
         }
     }
     if let Some(period) = &submission.period() {
-        // A record that ended shortly before the period stays in it for the duties that fall due
-        // after its end (`x-period.grace`: the largest of the parameters it names).
-        let grace = schema
-            .period_grace
-            .iter()
-            .filter_map(|p| params.get(p).and_then(Value::as_i64))
-            .max()
-            .unwrap_or(0)
-            .max(0);
+        let grace = graces.get(kind.as_str()).copied().unwrap_or(0);
         if let Some(why) = outside(schema, &value, period, grace) {
             let (zh, en) = why;
             findings.push(Finding::builtin(

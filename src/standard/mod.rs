@@ -325,18 +325,25 @@ fn plural(kind: &str) -> String {
     }
 }
 
-fn requirement_name(id: &str, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => format!("{id}#requirement#zh"),
-        Lang::En => format!("{id}#requirement#en"),
+/// The name under which a rule's or indicator's message (`what` = "") or requirement is kept.
+fn template_name(id: &str, what: &str, lang: Lang) -> String {
+    let lang = match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    };
+    if what.is_empty() {
+        format!("{id}#{lang}")
+    } else {
+        format!("{id}#{what}#{lang}")
     }
 }
 
+fn requirement_name(id: &str, lang: Lang) -> String {
+    template_name(id, "requirement", lang)
+}
+
 fn message_name(id: &str, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => format!("{id}#zh"),
-        Lang::En => format!("{id}#en"),
-    }
+    template_name(id, "", lang)
 }
 
 /// Reads a schema a standard names: beside the standard's file on disk, else shipped.
@@ -614,31 +621,8 @@ impl Builder<'_> {
             })
             .collect();
         self.requirement(loc, id, r.requirement.as_ref())?;
-        for lang in [Lang::Zh, Lang::En] {
-            // A rule without a message says its title.
-            let text = r.message().get(lang).to_string();
-            self.messages
-                .add_template_owned(message_name(id, lang), text)
-                .map_err(|e| {
-                    loc.error(
-                        ErrorKind::InvalidStandard,
-                        id,
-                        format!("message does not compile: {}", jinja_detail(&e)),
-                    )
-                })?;
-            let tmpl = self
-                .messages
-                .get_template(&message_name(id, lang))
-                .map_err(|e| {
-                    loc.error(
-                        ErrorKind::InvalidStandard,
-                        id,
-                        format!("message: {}", jinja_detail(&e)),
-                    )
-                })?;
-            let names = tmpl.undeclared_variables(true);
-            self.check_names(loc, id, "message", names, true)?;
-        }
+        // A rule without a message says its title.
+        self.template(loc, id, "message", message_name, r.message(), true)?;
         fields.sort();
         fields.dedup();
         self.rules.push(CompiledRule {
@@ -657,30 +641,35 @@ impl Builder<'_> {
 
     /// Compiles a rule's or indicator's `requirement` (a template over `params`).
     fn requirement<T>(&mut self, loc: &Located<T>, id: &str, text: Option<&Text>) -> Result<()> {
-        let Some(text) = text else { return Ok(()) };
+        match text {
+            Some(text) => self.template(loc, id, "requirement", requirement_name, text, false),
+            None => Ok(()),
+        }
+    }
+
+    /// Compiles a bilingual template (a message, a requirement) in both languages under its
+    /// names, and checks the names it uses.
+    fn template<T>(
+        &mut self,
+        loc: &Located<T>,
+        id: &str,
+        what: &str,
+        name: fn(&str, Lang) -> String,
+        text: &Text,
+        allow_record: bool,
+    ) -> Result<()> {
         for lang in [Lang::Zh, Lang::En] {
-            let name = requirement_name(id, lang);
+            let name = name(id, lang);
+            let fail = |detail: String| loc.error(ErrorKind::InvalidStandard, id, detail);
             self.messages
                 .add_template_owned(name.clone(), text.get(lang).to_string())
-                .map_err(|e| {
-                    loc.error(
-                        ErrorKind::InvalidStandard,
-                        id,
-                        format!("requirement does not compile: {}", jinja_detail(&e)),
-                    )
-                })?;
+                .map_err(|e| fail(format!("{what} does not compile: {}", jinja_detail(&e))))?;
             let names = self
                 .messages
                 .get_template(&name)
-                .map_err(|e| {
-                    loc.error(
-                        ErrorKind::InvalidStandard,
-                        id,
-                        format!("requirement: {}", jinja_detail(&e)),
-                    )
-                })?
+                .map_err(|e| fail(format!("{what}: {}", jinja_detail(&e))))?
                 .undeclared_variables(true);
-            self.check_names(loc, id, "requirement", names, false)?;
+            self.check_names(loc, id, what, names, allow_record)?;
         }
         Ok(())
     }
