@@ -160,10 +160,11 @@ pub enum StandardsCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: ShowFormat,
     },
-    /// Check standard files: errors exit 2, warnings exit 1.
+    /// Check standards (shipped ids or files; every known standard when none is named): errors
+    /// exit 2, warnings exit 1.
     Lint {
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
+        #[arg(value_name = "ID|FILE")]
+        references: Vec<String>,
     },
     /// Print the JSON Schema of a record kind.
     Schema {
@@ -367,14 +368,17 @@ fn standards(command: StandardsCommand, dirs: &[PathBuf]) -> Result<i32> {
             }
             Ok(0)
         }
-        StandardsCommand::Lint { files } => {
+        StandardsCommand::Lint { references } => {
+            let references = if references.is_empty() {
+                run::registry(dirs)?.ids()
+            } else {
+                references
+            };
             let mut worst = 0;
-            for file in files {
+            for reference in references {
                 let mut registry = run::registry(dirs)?;
-                let shown = file.display().to_string();
-                let loaded = registry
-                    .add_file(&file)
-                    .and_then(|id| Standard::load(&registry, &id));
+                let shown = reference.clone();
+                let loaded = run::load_standard(&mut registry, &reference, None);
                 match loaded {
                     Err(e) => {
                         eprintln!("error: {e}");

@@ -439,9 +439,10 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// The context an expression about one record is evaluated in.
-    fn context(&self, record: JValue) -> JValue {
+    fn context(&self, kind: &str, record: JValue) -> JValue {
         context! {
             record => record,
+            __kind => kind,
             params => self.params.clone(),
             submission => self.sub.clone(),
             __notes => self.notes.clone(),
@@ -678,7 +679,7 @@ type Judged = (Outcome, Option<String>);
 /// failure on missing data or an error, the reason.
 fn judge(run: &Run, ri: usize, rec: &Prepared) -> Option<Judged> {
     let rule = &run.standard.rules[ri];
-    let ctx = run.context(rec.jvalue.clone());
+    let ctx = run.context(&rec.kind, rec.jvalue.clone());
     if let Some(when) = &rule.when {
         match eval(when, &ctx) {
             Eval::True => {}
@@ -758,7 +759,7 @@ impl Run<'_> {
                 let masked = to_value(&schema.masked(&plain));
                 let message = self
                     .standard
-                    .render_message(&rule.def.id, lang, self.context(masked))
+                    .render_message(&rule.def.id, lang, self.context(&rec.kind, masked))
                     .unwrap_or_else(|e| {
                         format!(
                             "{} (message could not be rendered: {})",
@@ -797,7 +798,7 @@ impl Run<'_> {
         if let Some(field) = &rule.def.pointer {
             return Some(field.clone());
         }
-        let ctx = self.context(rec.jvalue.clone());
+        let ctx = self.context(&rec.kind, rec.jvalue.clone());
         let part = rule
             .assert_parts
             .iter()
@@ -856,7 +857,7 @@ fn evaluate_indicator(
         });
     };
     let contribution = |rec: &Prepared, findings: &mut Vec<Finding>| -> Contribution {
-        let ctx = run.context(rec.jvalue.clone());
+        let ctx = run.context(&rec.kind, rec.jvalue.clone());
         if let Some(w) = &ind.where_ {
             match eval(w, &ctx) {
                 Eval::True => {}

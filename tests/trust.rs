@@ -416,6 +416,39 @@ fn labels_are_read_as_codes_and_shown_in_chinese_messages() {
 }
 
 #[test]
+fn a_code_two_kinds_label_differently_shows_the_label_of_the_records_own_kind() {
+    // `item.risk: low` is 低; here `visit.risk: low` is 一般. A message about a visit shows 一般.
+    let dir = setup("");
+    write(
+        dir.path(),
+        "std/trust-test.yaml",
+        &STANDARD.replace(
+            "message: {zh: 无记录, en: no note}",
+            "message: {zh: \"{{ record.risk | label }}级走访无记录\", en: no note}",
+        ),
+    );
+    write(
+        dir.path(),
+        "std/visit.schema.json",
+        &VISIT.replace(
+            r#""note": {"type": "string", "title": "记录", "description": "note"}"#,
+            r#""note": {"type": "string", "title": "记录", "description": "note"},
+    "risk": {"type": "string", "enum": ["high", "low"], "x-labels": {"high": "紧急", "low": "一般"},
+             "title": "走访级别", "description": "risk"}"#,
+        ),
+    );
+    write(
+        dir.path(),
+        "sub/visits.yaml",
+        "- {id: v1, date: 2025-01-01, risk: low}\n",
+    );
+    let r = json(dir.path(), &[]);
+    let f = findings(&r, "T-V-01");
+    assert_eq!(f.len(), 1, "{r}");
+    assert_eq!(f[0]["message"], "一般级走访无记录");
+}
+
+#[test]
 fn a_misspelt_field_is_a_finding_with_the_nearest_name() {
     let dir = setup("");
     write(

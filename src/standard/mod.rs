@@ -242,12 +242,15 @@ impl Standard {
     }
 }
 
-/// Every labelled field of every kind: its dotted path (without `[]`) and its codes' labels.
-type Labels = Vec<(String, BTreeMap<String, String>)>;
+/// Every labelled field of every kind: the kind, the field's dotted path (without `[]`) and its
+/// codes' labels.
+type Labels = Vec<(String, String, BTreeMap<String, String>)>;
 
 /// The `label` filter of messages and requirements: a code (or a list of codes) shown as its
 /// Chinese `x-labels` label in a Chinese text and as the code in an English one. `label(field)`
 /// looks only at the fields of that name, for codes that mean different things in two places.
+/// The fields of the record's own kind are looked at first, so a code two kinds label
+/// differently shows the label of the kind the message is about.
 fn label_filter(
     kinds: &BTreeMap<String, KindSchema>,
 ) -> impl Fn(&minijinja::State, minijinja::Value, Option<String>) -> minijinja::Value
@@ -255,10 +258,10 @@ fn label_filter(
        + Sync
        + 'static {
     let labels: Labels = kinds
-        .values()
-        .flat_map(|k| k.fields.iter())
-        .filter(|(_, f)| !f.labels.is_empty())
-        .map(|(p, f)| (p.replace("[]", ""), f.labels.clone()))
+        .iter()
+        .flat_map(|(kind, k)| k.fields.iter().map(move |field| (kind, field)))
+        .filter(|(_, (_, f))| !f.labels.is_empty())
+        .map(|(kind, (p, f))| (kind.clone(), p.replace("[]", ""), f.labels.clone()))
         .collect();
     let labels = std::sync::Arc::new(labels);
     move |state, value, field| {
@@ -268,15 +271,22 @@ fn label_filter(
         if !zh {
             return value;
         }
+        let own = state.lookup("__kind");
+        let own = own.as_ref().and_then(|k| k.as_str());
         let one = |v: minijinja::Value| -> minijinja::Value {
             let Some(code) = v.as_str() else { return v };
-            labels
-                .iter()
-                .filter(|(path, _)| match &field {
-                    None => true,
-                    Some(f) => path == f || path.ends_with(&format!(".{f}")),
-                })
-                .find_map(|(_, l)| l.get(code))
+            let fits = |path: &str| match &field {
+                None => true,
+                Some(f) => path == f || path.ends_with(&format!(".{f}")),
+            };
+            let find = |mine: bool| {
+                labels
+                    .iter()
+                    .filter(|(kind, path, _)| (Some(kind.as_str()) == own) == mine && fits(path))
+                    .find_map(|(_, _, l)| l.get(code))
+            };
+            find(true)
+                .or_else(|| find(false))
                 .map_or(v.clone(), |l| minijinja::Value::from(l.as_str()))
         };
         if value.is_undefined() || value.is_none() {
