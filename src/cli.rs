@@ -694,15 +694,27 @@ fn explain(id: &str, standard: Option<&str>, lang: Lang, dirs: &[PathBuf]) -> Re
         Some(s) => vec![s.to_string()],
         None => registry.ids(),
     };
+    // Searching every standard, one that does not load is passed over (and named if the item is
+    // not found elsewhere): a broken guide in a `--standards` folder does not hide the others.
+    let searching = standard.is_none();
+    let mut unloadable = Vec::new();
     for reference in candidates {
-        let s = load(&reference, dirs)?;
+        let s = match load(&reference, dirs) {
+            Ok(s) => s,
+            Err(e) if searching => {
+                unloadable.push(format!("{reference} ({e})"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(text) = explain_text(&s, id, lang) {
             print(&text)?;
             return Ok(0);
         }
     }
-    Err(Error::new(
-        ErrorKind::InvalidInput,
-        format!("no rule or indicator '{id}' in the standards"),
-    ))
+    let mut detail = format!("no rule or indicator '{id}' in the standards");
+    if !unloadable.is_empty() {
+        detail.push_str(&format!("; not searched: {}", unloadable.join("; ")));
+    }
+    Err(Error::new(ErrorKind::InvalidInput, detail))
 }

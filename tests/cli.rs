@@ -737,3 +737,27 @@ fn a_case_without_an_intake_date_cannot_escape_the_admission_veto() {
         serde_json::json!(["EC-RSK-01"])
     );
 }
+
+#[test]
+fn explain_passes_over_a_broken_guide_in_a_standards_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aaa-broken.yaml"),
+        "id: aaa-broken\nversion: 0.1.0\ntitle: {zh: 坏, en: broken, really}\nextends: [common]\n",
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let found = run(&[
+        "--standards",
+        folder,
+        "explain",
+        "EC-RSK-01",
+        "--lang",
+        "en",
+    ]);
+    assert_eq!(found.code, 0, "{}", found.stderr);
+    assert!(found.stdout.contains("EC-RSK-01"), "{}", found.stdout);
+    let missing = run(&["--standards", folder, "explain", "XX-NO-99"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("aaa-broken"), "{}", missing.stderr);
+}
