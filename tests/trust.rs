@@ -620,6 +620,42 @@ fn lint_flags_a_chinese_message_that_shows_a_code_and_a_missing_requirement() {
 }
 
 #[test]
+fn lint_flags_a_message_that_prints_a_personal_field_but_not_one_that_only_tests_it() {
+    let dir = setup("");
+    write(
+        dir.path(),
+        "std/item.schema.json",
+        &ITEM.replace(
+            r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},"#,
+            r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},
+    "name": {"type": "string", "title": "姓名", "description": "name", "x-personal": true},"#,
+        ),
+    );
+    let lint = |message: &str| {
+        write(
+            dir.path(),
+            "std/trust-test.yaml",
+            &STANDARD.replace("message: {zh: 未确认, en: not confirmed}", message),
+        );
+        yardstick(dir.path(), &["standards", "lint", "std/trust-test.yaml"]).stderr
+    };
+    let tested = lint(
+        "message: {zh: \"{% if record.name is defined %}已登记{% endif %}未确认\", en: not confirmed}",
+    );
+    assert!(!tested.contains("personal field"), "{tested}");
+    for shown in [
+        "message: {zh: \"{{ record.name }}未确认\", en: not confirmed}",
+        "message: {zh: \"{% set n = record.name %}{{ n }}未确认\", en: not confirmed}",
+    ] {
+        let out = lint(shown);
+        assert!(
+            out.contains("T-A-02") && out.contains("personal field name"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn a_manifest_profile_outside_the_folder_or_not_a_file_is_refused_without_reading_it() {
     for named in ["../contract.yaml", "/dev/zero", "/etc/passwd"] {
         let dir = setup(&format!("profile: {named}\n"));

@@ -35,6 +35,8 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
     let id_rule = Regex::new(r"^[A-Z]{2,4}-[A-Z]{2,4}-\d{2}$").expect("valid pattern");
     let shown_field = Regex::new(r"\{\{\s*record\.([A-Za-z0-9_.]+)\s*\}\}").expect("valid pattern");
+    let printed_parts =
+        Regex::new(r"(?s)\{\{(.*?)\}\}|\{%-?\s*set\b(.*?)%\}").expect("valid pattern");
     let mut warn = |file: &str, line: u64, item: Option<&str>, message: String| {
         out.push(Warning {
             file: file.to_string(),
@@ -98,8 +100,17 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                 }
             }
             for text in d.message().variants() {
+                // What a message prints (`{{ ... }}`) or keeps for printing (`{% set ... %}`);
+                // a field only tested (`{% if record.x is defined %}`) shows nothing.
+                let printed: String = printed_parts
+                    .captures_iter(text)
+                    .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 for (path, info) in &schema.fields {
-                    if info.personal && text.contains(&format!("record.{}", path.replace("[]", "")))
+                    if info.personal
+                        && printed.contains(&format!("record.{}", path.replace("[]", "")))
                     {
                         items.push(at(format!("the message shows the personal field {path}: leave personal fields out of messages")));
                     }
