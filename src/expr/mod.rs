@@ -55,6 +55,7 @@ pub fn add_helpers(env: &mut Environment<'_>) {
     env.add_function("hours_between", hours_between);
     env.add_function("working_days_between", working_days_between);
     env.add_function("add_working_days", add_working_days);
+    env.add_function("add_days", add_days);
     env.add_function("overdue", overdue);
     env.add_function("matches", matches);
     env.add_function("valid_id_number", valid_id_number);
@@ -77,6 +78,7 @@ pub const HELPERS: &[&str] = &[
     "hours_between",
     "working_days_between",
     "add_working_days",
+    "add_days",
     "overdue",
     "matches",
     "valid_id_number",
@@ -219,6 +221,25 @@ fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaErr
     let cal = calendar_of(state)?;
     let end = cal.add_working_days(d.date(), n).map_err(invalid)?;
     note_uncovered(state, cal.uncovered_years(d.date(), end));
+    Ok(Value::from(end.to_string()))
+}
+
+/// `add_days(d, n)`: the date `n` calendar days after `d` (before it when `n` is negative), as
+/// `YYYY-MM-DD`: `in_period(add_days(risk.date, params.crisis_plan_days))` asks whether a
+/// deadline fell inside the period.
+fn add_days(d: Value, n: Value) -> Result<Value, JinjaError> {
+    let d = when(&d, "add_days")?;
+    if is_missing(&n) {
+        return Err(missing("add_days"));
+    }
+    let n = i64::try_from(n.clone())
+        .ok()
+        .filter(|n| n.abs() <= 1_000_000)
+        .ok_or_else(|| invalid(format!("add_days: {n} is not a whole number of days")))?;
+    let end = d
+        .date()
+        .checked_add(jiff::Span::new().days(n))
+        .map_err(|e| invalid(format!("add_days: {e}")))?;
     Ok(Value::from(end.to_string()))
 }
 
@@ -617,6 +638,18 @@ mod tests {
             eval("add_working_days('2024-04-01', 5)", r.clone()).unwrap(),
             Value::from("2024-04-09")
         );
+        assert_eq!(
+            eval("add_days(record.b, 30)", r.clone()).unwrap(),
+            Value::from("2025-04-07")
+        );
+        assert_eq!(
+            eval("add_days('2024-03-01', -1)", r.clone()).unwrap(),
+            Value::from("2024-02-29")
+        );
+        assert!(is_missing_data(
+            &eval("add_days(record.nothing, 3)", r.clone()).unwrap_err()
+        ));
+        assert!(eval("add_days(record.a, 'x')", r.clone()).is_err());
         assert_eq!(
             eval(
                 "working_days_between('2024-04-01', '2024-04-09')",
