@@ -620,7 +620,7 @@ fn lint_flags_a_chinese_message_that_shows_a_code_and_a_missing_requirement() {
 }
 
 #[test]
-fn lint_flags_a_message_that_prints_a_personal_field_but_not_one_that_only_tests_it() {
+fn lint_flags_a_message_that_uses_a_personal_field_but_not_one_that_only_tests_it_is_defined() {
     let dir = setup("");
     write(
         dir.path(),
@@ -646,6 +646,7 @@ fn lint_flags_a_message_that_prints_a_personal_field_but_not_one_that_only_tests
     for shown in [
         "message: {zh: \"{{ record.name }}未确认\", en: not confirmed}",
         "message: {zh: \"{% set n = record.name %}{{ n }}未确认\", en: not confirmed}",
+        "message: {zh: \"{% if record.name[0:1] == '张' %}张{% endif %}未确认\", en: not confirmed}",
     ] {
         let out = lint(shown);
         assert!(

@@ -35,8 +35,6 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     let mut out = Vec::new();
     let id_rule = Regex::new(r"^[A-Z]{2,4}-[A-Z]{2,4}-\d{2}$").expect("valid pattern");
     let shown_field = Regex::new(r"\{\{\s*record\.([A-Za-z0-9_.]+)\s*\}\}").expect("valid pattern");
-    let printed_parts =
-        Regex::new(r"(?s)\{\{(.*?)\}\}|\{%-?\s*set\b(.*?)%\}").expect("valid pattern");
     let mut warn = |file: &str, line: u64, item: Option<&str>, message: String| {
         out.push(Warning {
             file: file.to_string(),
@@ -100,19 +98,9 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
                 }
             }
             for text in d.message().variants() {
-                // What a message prints (`{{ ... }}`) or keeps for printing (`{% set ... %}`);
-                // a field only tested (`{% if record.x is defined %}`) shows nothing.
-                let printed: String = printed_parts
-                    .captures_iter(text)
-                    .filter_map(|c| c.get(1).or_else(|| c.get(2)))
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
                 for (path, info) in &schema.fields {
-                    if info.personal
-                        && printed.contains(&format!("record.{}", path.replace("[]", "")))
-                    {
-                        items.push(at(format!("the message shows the personal field {path}: leave personal fields out of messages")));
+                    if info.personal && uses_beyond_defined(text, &path.replace("[]", "")) {
+                        items.push(at(format!("the message uses the personal field {path}, which messages only see masked: leave it out (testing `is defined` is fine)")));
                     }
                 }
             }
@@ -209,4 +197,19 @@ pub fn lint(standard: &Standard) -> Vec<Warning> {
     }
     out.sort();
     out
+}
+
+/// Whether a message uses `record.<path>` for anything but testing that it is defined: it prints
+/// the field, keeps it (`{% set %}`) or computes with it, none of which a masked value serves.
+fn uses_beyond_defined(text: &str, path: &str) -> bool {
+    let needle = format!("record.{path}");
+    text.match_indices(&needle).any(|(at, _)| {
+        let rest = &text[at + needle.len()..];
+        let continues = rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let rest = rest.trim_start();
+        !continues && !(rest.starts_with("is defined") || rest.starts_with("is not defined"))
+    })
 }
