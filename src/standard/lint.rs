@@ -210,6 +210,6 @@ fn uses_beyond_defined(text: &str, path: &str) -> bool {
             .next()
             .is_some_and(|c| c.is_alphanumeric() || c == '_');
         let rest = rest.trim_start();
-        !continues && !(rest.starts_with("is defined") || rest.starts_with("is not defined"))
+        !(continues || rest.starts_with("is defined") || rest.starts_with("is not defined"))
     })
 }
