@@ -657,6 +657,26 @@ fn lint_flags_a_message_that_uses_a_personal_field_but_not_one_that_only_tests_i
 }
 
 #[test]
+fn lint_accepts_a_named_indicator_id_but_not_one_shaped_like_a_rules() {
+    let dir = setup("");
+    let named = STANDARD
+        .replace("id: T-IND-01", "id: TT-DAYS-24H")
+        .replace("id: T-IND-02", "id: TT-AB-01");
+    write(dir.path(), "std/trust-test.yaml", &named);
+    let out = yardstick(dir.path(), &["standards", "lint", "std/trust-test.yaml"]);
+    assert!(
+        !out.stderr.contains("TT-DAYS-24H: indicator ids"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("TT-AB-01: indicator ids"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn a_manifest_profile_outside_the_folder_or_not_a_file_is_refused_without_reading_it() {
     for named in ["../contract.yaml", "/dev/zero", "/etc/passwd"] {
         let dir = setup(&format!("profile: {named}\n"));

@@ -326,6 +326,26 @@ fn convert_section(s: Spanned<Section>, file: &str) -> Located<ResolvedSection> 
     }
 }
 
+/// The parameters the items of these sections name anywhere (conditions, values, targets,
+/// messages, requirements).
+fn collect_parameters(
+    sections: &[Located<ResolvedSection>],
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    for s in sections {
+        let s = &s.item;
+        let texts: Vec<String> = s
+            .rules
+            .iter()
+            .map(|r| format!("{:?}", r.item))
+            .chain(s.indicators.iter().map(|i| format!("{:?}", i.item)))
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        out.extend(super::reference::parameters_named(&texts));
+        collect_parameters(&s.sections, out);
+    }
+}
+
 fn collect_removes(sections: &[Spanned<Section>], out: &mut Vec<String>) {
     for s in sections {
         out.extend(s.value.remove.iter().cloned());
@@ -470,6 +490,7 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
     out.status = file.status;
     out.extends = file.extends;
     merge_basis(&mut out.basis, file.basis);
+    let own_parameters: Vec<String> = file.parameters.keys().cloned().collect();
     out.parameters.extend(file.parameters);
     out.evidence.extend(file.evidence);
     if let Some(tp) = file.total_points {
@@ -494,6 +515,15 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
         .map(|s| convert_section(s, &name))
         .collect();
     merge_sections(&mut out.sections, sections);
+    if !removes.is_empty() {
+        // What a standard removes takes its parameters with it: an inherited parameter that no
+        // item left names is dropped, so a governance standard that removes the case work it
+        // inherits does not list (or accept in a profile) the case-work limits.
+        let mut used = std::collections::BTreeSet::new();
+        collect_parameters(&out.sections, &mut used);
+        out.parameters
+            .retain(|name, _| used.contains(name) || own_parameters.contains(name));
+    }
     if !out.sources.iter().any(|x| x.name == source.name) {
         out.sources.push(source.clone());
     }
@@ -533,7 +563,7 @@ sections:
   - id: t
     title: T
     rules:
-      - {id: B-T-01, title: three, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+      - {id: B-T-01, title: three, applies_to: case, assert: 'params.n > 0', message: m, severity: minor, points: 1}
 "#;
 
     fn rule_ids(r: &Resolved) -> Vec<(String, Vec<String>)> {
@@ -570,7 +600,8 @@ sections:
         let r = reg.resolve("child").unwrap();
         assert_eq!(r.id, "child");
         assert_eq!(r.parameters["days"].default, serde_json::json!(5));
-        assert_eq!(r.parameters["n"].default, serde_json::json!(1));
+        // `n` was named only by the rule the child removed: it goes with it.
+        assert!(!r.parameters.contains_key("n"));
         assert_eq!(
             r.grades.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
             vec!["excellent", "good", "fail"]
