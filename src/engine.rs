@@ -174,13 +174,17 @@ fn outside(
                 ),
             ))
         }
-        None if start < period.start && end_field.is_none() => Some((
-            format!("{start_field} {start} 早于周期开始日（{}）", period.start),
-            format!(
-                "{start_field} {start} is before the period starts ({})",
-                period.start
-            ),
-        )),
+        // A record dated by one field (an event) is outside when it came before the period,
+        // beyond the grace its schema allows for duties due after it.
+        None if end_field.is_none() && expr::dates::days_between(start, period.start) > grace => {
+            Some((
+                format!("{start_field} {start} 早于周期开始日（{}）", period.start),
+                format!(
+                    "{start_field} {start} is before the period starts ({})",
+                    period.start
+                ),
+            ))
+        }
         _ => None,
     }
 }
@@ -767,9 +771,11 @@ impl Run<'_> {
                             jinja_detail(&e)
                         )
                     });
-                match why {
-                    Some(why) => format!("{message} [{why}]"),
-                    None => message,
+                // A failure on missing data says so, in the report's language.
+                match (why, lang) {
+                    (Some(_), Lang::Zh) => format!("{message}（缺少判定所需的数据）"),
+                    (Some(why), Lang::En) => format!("{message} [{why}]"),
+                    (None, _) => message,
                 }
             }
         };

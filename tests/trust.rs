@@ -677,6 +677,54 @@ fn lint_accepts_a_named_indicator_id_but_not_one_shaped_like_a_rules() {
 }
 
 #[test]
+fn an_event_dated_by_one_field_keeps_its_grace_before_the_period() {
+    let dir = setup("");
+    write(
+        dir.path(),
+        "std/visit.schema.json",
+        &VISIT.replace(
+            r#""required": ["id", "date"],"#,
+            r#""required": ["id", "date"], "x-period": {"start": "date", "grace": ["limit"]},"#,
+        ),
+    );
+    // The period starts 2025-01-01 and `limit` is 7 days.
+    write(
+        dir.path(),
+        "sub/visits.yaml",
+        "- {id: v1, date: 2024-12-28, note: x}\n- {id: v2, date: 2024-12-20, note: y}\n",
+    );
+    let r = json(dir.path(), &[]);
+    let outside: Vec<&str> = findings(&r, "YS-PERIOD")
+        .iter()
+        .map(|f| f["record"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(outside, ["v2"]);
+}
+
+#[test]
+fn a_failure_on_missing_data_says_so_in_the_reports_language() {
+    let dir = setup("");
+    write(
+        dir.path(),
+        "sub/items.yaml",
+        "- {id: i8, done: 2025-01-05, ok: true}\n",
+    );
+    let zh = json(dir.path(), &[]);
+    let m = findings(&zh, "T-A-03")[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.ends_with("（缺少判定所需的数据）"), "{m}");
+    assert!(!m.contains("missing"), "{m}");
+    let en = json(dir.path(), &["--lang", "en"]);
+    let m = findings(&en, "T-A-03")[0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("missing"), "{m}");
+}
+
+#[test]
 fn a_manifest_profile_outside_the_folder_or_not_a_file_is_refused_without_reading_it() {
     for named in ["../contract.yaml", "/dev/zero", "/etc/passwd"] {
         let dir = setup(&format!("profile: {named}\n"));
