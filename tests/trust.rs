@@ -424,7 +424,8 @@ fn a_code_two_kinds_label_differently_shows_the_label_of_the_records_own_kind() 
         "std/trust-test.yaml",
         &STANDARD.replace(
             "message: {zh: 无记录, en: no note}",
-            "message: {zh: \"{{ record.risk | label }}级走访无记录\", en: no note}",
+            "message: {zh: \"{{ record.risk | label }}级走访无记录\", en: no note}\n        \
+             requirement: {zh: \"{{ 'low' | label }}级走访有记录\", en: visits noted}",
         ),
     );
     write(
@@ -446,6 +447,11 @@ fn a_code_two_kinds_label_differently_shows_the_label_of_the_records_own_kind() 
     let f = findings(&r, "T-V-01");
     assert_eq!(f.len(), 1, "{r}");
     assert_eq!(f[0]["message"], "一般级走访无记录");
+    // A requirement has no record: it reads the labels of the kind its item applies to.
+    assert_eq!(
+        item(&r, "rules", "T-V-01")["requirement"],
+        "一般级走访有记录"
+    );
 }
 
 #[test]

@@ -141,8 +141,25 @@ impl Standard {
             .messages
             .get_template(&requirement_name(id, lang))
             .ok()?;
-        tmpl.render(minijinja::context! { params => expr::to_value(params), __lang => expr::to_value(&lang) })
-            .ok()
+        // The kind the item is about, so that `label` reads that kind's labels first.
+        let kind = self
+            .rules
+            .iter()
+            .find(|r| r.def.id == id)
+            .map(|r| r.def.applies_to.as_str())
+            .or_else(|| {
+                self.indicators
+                    .iter()
+                    .find(|i| i.def.id == id)
+                    .map(|i| i.def.applies_to.as_str())
+            })
+            .unwrap_or_default();
+        tmpl.render(minijinja::context! {
+            params => expr::to_value(params),
+            __lang => expr::to_value(&lang),
+            __kind => kind,
+        })
+        .ok()
     }
 
     /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
