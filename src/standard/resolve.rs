@@ -10,7 +10,7 @@ use super::model::{
 };
 use crate::embedded;
 use crate::error::{Error, ErrorKind, Result};
-use crate::text::Text;
+use crate::text::{Lang, Text};
 
 /// Where a standard file's text came from.
 #[derive(Debug, Clone)]
@@ -346,6 +346,16 @@ fn collect_parameters(
     }
 }
 
+/// The `basis` texts of the items of these sections.
+fn collect_bases(sections: &[Located<ResolvedSection>], out: &mut Vec<String>) {
+    for s in sections {
+        let s = &s.item;
+        out.extend(s.rules.iter().filter_map(|r| r.item.basis.clone()));
+        out.extend(s.indicators.iter().filter_map(|i| i.item.basis.clone()));
+        collect_bases(&s.sections, out);
+    }
+}
+
 fn collect_removes(sections: &[Spanned<Section>], out: &mut Vec<String>) {
     for s in sections {
         out.extend(s.value.remove.iter().cloned());
@@ -489,6 +499,7 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
     out.sector = file.sector;
     out.status = file.status;
     out.extends = file.extends;
+    let own_basis = file.basis.clone();
     merge_basis(&mut out.basis, file.basis);
     let own_parameters: Vec<String> = file.parameters.keys().cloned().collect();
     out.parameters.extend(file.parameters);
@@ -523,6 +534,18 @@ fn apply_child(parent: Option<Resolved>, file: StandardFile, source: &Source) ->
         collect_parameters(&out.sections, &mut used);
         out.parameters
             .retain(|name, _| used.contains(name) || own_parameters.contains(name));
+        // Likewise the inherited documents no item left cites (by code, or by title).
+        let mut cited = Vec::new();
+        collect_bases(&out.sections, &mut cited);
+        out.basis.retain(|doc| {
+            own_basis.contains(doc)
+                || cited.iter().any(|c| match &doc.code {
+                    Some(code) => c.contains(code.as_str()),
+                    None => [Lang::Zh, Lang::En]
+                        .iter()
+                        .any(|l| !doc.title.get(*l).is_empty() && c.contains(doc.title.get(*l))),
+                })
+        });
     }
     if !out.sources.iter().any(|x| x.name == source.name) {
         out.sources.push(source.clone());
@@ -553,17 +576,18 @@ id: base
 version: 1.0.0
 title: Base
 parameters: {days: {default: 7}, n: {default: 1}}
+basis: [{code: X-1, title: One}, {code: X-2, title: Two}]
 grades: [{id: good, min: 80, title: G}, {id: fail, min: 0, title: F}]
 sections:
   - id: s
     title: S
     rules:
-      - {id: B-S-01, title: one, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
+      - {id: B-S-01, title: one, applies_to: case, assert: 'true', message: m, severity: minor, points: 1, basis: X-1 (part)}
       - {id: B-S-02, title: two, applies_to: case, assert: 'true', message: m, severity: minor, points: 1}
   - id: t
     title: T
     rules:
-      - {id: B-T-01, title: three, applies_to: case, assert: 'params.n > 0', message: m, severity: minor, points: 1}
+      - {id: B-T-01, title: three, applies_to: case, assert: 'params.n > 0', message: m, severity: minor, points: 1, basis: X-2}
 "#;
 
     fn rule_ids(r: &Resolved) -> Vec<(String, Vec<String>)> {
@@ -600,8 +624,10 @@ sections:
         let r = reg.resolve("child").unwrap();
         assert_eq!(r.id, "child");
         assert_eq!(r.parameters["days"].default, serde_json::json!(5));
-        // `n` was named only by the rule the child removed: it goes with it.
+        // `n` and document X-2 were named only by the rule the child removed: they go with it.
         assert!(!r.parameters.contains_key("n"));
+        let codes: Vec<_> = r.basis.iter().filter_map(|b| b.code.as_deref()).collect();
+        assert_eq!(codes, ["X-1"]);
         assert_eq!(
             r.grades.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
             vec!["excellent", "good", "fail"]
