@@ -1,5 +1,5 @@
-//! The shipped sector guides meet the bar the project set for them: enough rules and indicators
-//! of their own, spread over enough sections, and two fixtures each (an exemplary submission that
+//! The shipped sector guides and governance standards meet the bar the project set for them:
+//! enough rules and indicators of their own, spread over enough sections, and two fixtures each (an exemplary submission that
 //! earns the top grade, and a typical one: a realistic mix that passes but loses points).
 
 mod common;
@@ -20,6 +20,13 @@ const GUIDES: &[(&str, usize, usize, usize)] = &[
     ("school", 25, 6, 5),
     ("community", 25, 6, 5),
     ("youth", 25, 6, 5),
+    ("family", 25, 6, 5),
+    ("drug-rehab", 25, 6, 5),
+    ("corrections", 25, 6, 5),
+    ("enterprise", 25, 6, 5),
+    // The governance standards: request handling and people's mediation.
+    ("requests", 12, 5, 1),
+    ("mediation", 12, 5, 1),
 ];
 
 fn fixture(id: &str, name: &str) -> (PathBuf, Option<PathBuf>) {
@@ -259,6 +266,9 @@ fn no_personal_value_of_any_fixture_reaches_any_report() {
     let mut checked = 0;
     for (sub, contract) in common::fixture_submissions() {
         let values = personal_values(&sub, &names);
+        if values.is_empty() {
+            continue;
+        }
         checked += values.len();
         let mut base = vec![sub.display().to_string()];
         if let Some(c) = &contract {

@@ -92,3 +92,73 @@ fn the_shatoujiao_2019_fixture_is_what_its_script_generates() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An indicator's line in the text report.
+fn text_line(text: &str, id: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_else(|| panic!("no line for {id} in\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn the_district_request_system_to_october_2019_completes_11518_of_11613_requests() {
+    let sub = "fixtures/requests/district-2019";
+    let (code, out) = yardstick(&["report", sub, "--format", "json"]);
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let completion = indicator(&report, "RQ-COMPLETION");
+    assert_eq!(
+        completion["numerator"].as_f64(),
+        Some(11518.0),
+        "{completion}"
+    );
+    assert_eq!(
+        completion["denominator"].as_f64(),
+        Some(11613.0),
+        "{completion}"
+    );
+    assert_eq!(completion["value"].as_f64(), Some(11518.0 / 11613.0));
+    let satisfaction = indicator(&report, "RQ-SATISFACTION");
+    let value = satisfaction["value"].as_f64().unwrap();
+    assert_eq!((value * 10000.0).round() / 100.0, 99.42, "{satisfaction}");
+    let (_, text) = yardstick(&["report", sub]);
+    let line = text_line(&text, "RQ-COMPLETION");
+    assert!(line.contains("99.18%"), "{line}");
+    assert!(text_line(&text, "RQ-SATISFACTION").contains("99.42%"));
+}
+
+#[test]
+fn the_districts_mediation_2016_to_2019_resolves_4091_of_4129_disputes() {
+    let sub = "fixtures/mediation/district-2016-2019";
+    let (code, out) = yardstick(&["report", sub, "--format", "json"]);
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let success = indicator(&report, "MD-SUCCESS");
+    assert_eq!(success["numerator"].as_f64(), Some(4091.0), "{success}");
+    assert_eq!(success["denominator"].as_f64(), Some(4129.0), "{success}");
+    let (_, text) = yardstick(&["report", sub]);
+    let line = text_line(&text, "MD-SUCCESS");
+    assert!(line.contains("99.08%"), "{line}");
+}
+
+#[test]
+fn the_published_request_and_mediation_fixtures_are_what_their_scripts_generate() {
+    for script in [
+        "scripts/gen_requests_district_2019.py",
+        "scripts/gen_mediation_district_2016_2019.py",
+    ] {
+        let out = Command::new("python3")
+            .arg(script)
+            .arg("--check")
+            .current_dir(root())
+            .output()
+            .expect("python3 runs the fixture script");
+        assert!(
+            out.status.success(),
+            "{script}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
