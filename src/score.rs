@@ -57,6 +57,19 @@ pub fn indicator_points(
         }
         IndicatorScoring::Linear(linear) => {
             let zero = linear.zero_at;
+            // A target from the parameters may reach the floor or pass it (a contract's lower
+            // target): there is no scale left, so the target is met or not.
+            let degenerate = match direction {
+                Direction::Higher => target <= zero,
+                Direction::Lower => target >= zero,
+            };
+            if degenerate {
+                return if meets(direction, value, target) {
+                    points
+                } else {
+                    0.0
+                };
+            }
             let fraction = match direction {
                 Direction::Higher => (value - zero) / (target - zero),
                 Direction::Lower => (zero - value) / (zero - target),
@@ -197,6 +210,27 @@ mod tests {
         let l = IndicatorScoring::Linear(Linear { zero_at: 10.0 });
         close(indicator_points(&l, Direction::Lower, 8.0, 4.0, 2.0), 6.0);
         close(indicator_points(&l, Direction::Lower, 8.0, 12.0, 2.0), 0.0);
+    }
+
+    #[test]
+    fn linear_with_a_target_at_or_past_its_floor_is_met_or_not() {
+        // A contract's target of 0.85 under a floor of 0.9: a value of 0.95 meets it in full.
+        let l = IndicatorScoring::Linear(Linear { zero_at: 0.9 });
+        close(
+            indicator_points(&l, Direction::Higher, 10.0, 0.95, 0.85),
+            10.0,
+        );
+        close(
+            indicator_points(&l, Direction::Higher, 10.0, 0.8, 0.85),
+            0.0,
+        );
+        close(
+            indicator_points(&l, Direction::Higher, 10.0, 0.9, 0.9),
+            10.0,
+        );
+        let l = IndicatorScoring::Linear(Linear { zero_at: 0.1 });
+        close(indicator_points(&l, Direction::Lower, 4.0, 0.1, 0.2), 4.0);
+        close(indicator_points(&l, Direction::Lower, 4.0, 0.3, 0.2), 0.0);
     }
 
     #[test]
