@@ -38,6 +38,8 @@ import random
 import sys
 from pathlib import Path
 
+import fixture_folder
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "mediation" / "district-2016-2019"
 START, END = dt.date(2016, 1, 1), dt.date(2019, 10, 31)
@@ -202,33 +204,5 @@ def build():
     }
 
 
-def main(argv):
-    files = {name: text.encode("utf-8") for name, text in build().items()}
-    if argv[1:] == ["--check"]:
-        present = {p.name for p in OUT.iterdir() if p.is_file()} if OUT.is_dir() else set()
-        stale = sorted(n for n, b in files.items() if not (OUT / n).is_file() or (OUT / n).read_bytes() != b)
-        extra = sorted(present - set(files))
-        if stale or extra:
-            for n in stale:
-                print(f"differs from the generator: {OUT / n}", file=sys.stderr)
-            for n in extra:
-                print(f"not written by the generator: {OUT / n}", file=sys.stderr)
-            print("run: python3 scripts/gen_mediation_district_2016_2019.py", file=sys.stderr)
-            return 1
-        print(f"{OUT.relative_to(ROOT)}: up to date")
-        return 0
-    if argv[1:]:
-        print(__doc__.split("Usage:")[1].split("Python 3")[0].rstrip(), file=sys.stderr)
-        return 2
-    OUT.mkdir(parents=True, exist_ok=True)
-    for p in OUT.iterdir():
-        if p.is_file() and p.name not in files:
-            p.unlink()
-    for name, data in files.items():
-        (OUT / name).write_bytes(data)
-    print(f"wrote {len(files)} files to {OUT.relative_to(ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(fixture_folder.main(sys.argv, OUT, build, __doc__))
