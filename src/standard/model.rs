@@ -231,6 +231,15 @@ impl Rule {
     pub fn message(&self) -> &Text {
         self.message.as_ref().unwrap_or(&self.title)
     }
+
+    /// Every expression and template it holds: what may name a parameter.
+    pub fn sources(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.when.iter().map(String::as_str).collect();
+        out.push(&self.assert);
+        out.extend(self.message().variants());
+        out.extend(self.requirement.iter().flat_map(Text::variants));
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -325,6 +334,23 @@ pub struct Indicator {
     /// What the indicator asks for, in words: a template over `params`.
     #[serde(default)]
     pub requirement: Option<Text>,
+}
+
+impl Indicator {
+    /// Every expression and template it holds: what may name a parameter.
+    pub fn sources(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .where_
+            .iter()
+            .chain(self.value.iter())
+            .map(String::as_str)
+            .collect();
+        if let Target::Expr(t) = &self.target {
+            out.push(t);
+        }
+        out.extend(self.requirement.iter().flat_map(Text::variants));
+        out
+    }
 }
 
 fn default_indicator_severity() -> Severity {

@@ -334,13 +334,12 @@ fn collect_parameters(
 ) {
     for s in sections {
         let s = &s.item;
-        let texts: Vec<String> = s
+        let texts: Vec<&str> = s
             .rules
             .iter()
-            .map(|r| format!("{:?}", r.item))
-            .chain(s.indicators.iter().map(|i| format!("{:?}", i.item)))
+            .flat_map(|r| r.item.sources())
+            .chain(s.indicators.iter().flat_map(|i| i.item.sources()))
             .collect();
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         out.extend(super::reference::parameters_named(&texts));
         collect_parameters(&s.sections, out);
     }
