@@ -18,5 +18,6 @@ pub mod report;
 pub mod run;
 pub mod schema;
 pub mod score;
+pub mod sink;
 pub mod standard;
 pub mod submission;

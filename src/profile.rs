@@ -152,6 +152,17 @@ pub struct SourcedWaiver {
     pub expires: Option<jiff::civil::Date>,
 }
 
+impl SourcedWaiver {
+    /// Whether the waiver is in force for a period: one that expires before the period ends
+    /// does not cover it.
+    pub fn in_force(&self, period: Option<&crate::submission::Period>) -> bool {
+        match (self.expires, period) {
+            (Some(expires), Some(period)) => expires >= period.end,
+            _ => true,
+        }
+    }
+}
+
 /// Everything tailoring decided, ready for evaluation.
 #[derive(Debug, Clone)]
 pub struct Tailoring {

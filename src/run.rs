@@ -122,14 +122,18 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .map(LoadedWaivers::read)
         .transpose()?;
     let tailoring = Tailoring::new(&standard, &submission, profile.as_ref(), waivers.as_ref())?;
-    let evaluation = engine::evaluate(&standard, &submission, &tailoring, options.lang);
+    let mut findings = crate::sink::Collector::new();
+    let evaluation = engine::evaluate(&standard, &submission, &tailoring, &mut findings);
     Ok(report::build(
-        &standard,
-        &submission,
-        &tailoring,
-        profile.as_ref(),
-        waivers.as_ref(),
+        report::Given {
+            standard: &standard,
+            submission: &submission,
+            tailoring: &tailoring,
+            profile: profile.as_ref(),
+            waiver_file: waivers.as_ref(),
+        },
         &evaluation,
+        findings.into_sorted(),
         options.lang,
     ))
 }

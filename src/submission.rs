@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{builtin, Finding};
 use crate::manifest::problem;
-use crate::records::{self, FileRead, Format};
+use crate::records::{self, Format, SourceFile};
 use crate::standard::Severity;
 use crate::text::Text;
 
@@ -25,7 +23,8 @@ pub struct Submission {
     pub manifest: Manifest,
     /// The manifest file as shown in reports, with its SHA-256.
     pub manifest_file: Option<(String, String)>,
-    pub files: Vec<FileRead>,
+    /// The record files found, in path order; they are read as they are evaluated.
+    pub files: Vec<SourceFile>,
     pub findings: Vec<Finding>,
 }
 
@@ -153,10 +152,11 @@ impl Submission {
         }
         found.sort_by(|a, b| a.1.cmp(&b.1));
         found.dedup_by(|a, b| a.1 == b.1);
-        // Files are independent: read them in parallel, kept in path order.
         sub.files = found
-            .par_iter()
-            .filter_map(|(path, name)| Format::of(path).map(|f| records::read_file(path, name, f)))
+            .into_iter()
+            .filter_map(|(disk, path)| {
+                Format::of(&disk).map(|format| SourceFile { path, disk, format })
+            })
             .collect();
         Ok(sub)
     }

@@ -152,16 +152,18 @@ pub fn read(text: &str) -> (Vec<(Value, u64)>, Vec<ReadError>) {
 }
 
 /// JSON Lines: each non-blank line one record; a bad line is an error and the rest still count.
-pub fn read_lines(text: &str) -> (Vec<(Value, u64)>, Vec<ReadError>) {
+/// `first_line` is the file line `text` starts on (a chunk of a large file).
+pub fn read_lines(text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
+        let at = first_line - 1 + i as u64;
         match parse(line) {
-            Ok(v) => out.push((v, i as u64 + 1)),
-            Err(e) => errors.push(error(&e, i as u64)),
+            Ok(v) => out.push((v, at + 1)),
+            Err(e) => errors.push(error(&e, at)),
         }
     }
     (out, errors)

@@ -129,67 +129,115 @@ pub fn sha256(bytes: &[u8]) -> String {
     crate::standard::hex(&Sha256::digest(bytes))
 }
 
-/// Reads one file of records; `shown` is the path reports use.
-pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
-    let mut read = FileRead {
-        path: shown.to_string(),
-        disk: path.to_path_buf(),
-        format,
-        sha256: String::new(),
-        records: Vec::new(),
-        errors: Vec::new(),
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            read.errors.push(ReadError {
+/// A record file found in a submission, not read yet: records are read as they are evaluated.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path shown in reports (relative to the submission folder).
+    pub path: String,
+    /// Where it is read from.
+    pub disk: std::path::PathBuf,
+    pub format: Format,
+}
+
+/// Decodes one format's text into values with the line each starts on, and what could not be
+/// read. Each record format is one reader; the engine reads every file through this seam.
+pub trait Reader: Sync {
+    /// Whether the format's records can be read a run of whole lines at a time (JSON Lines), so
+    /// a large file streams through in chunks instead of being held whole.
+    fn by_lines(&self) -> bool {
+        false
+    }
+
+    /// The values of `text`, whose first line is line `first_line` of its file.
+    fn decode(&self, text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>);
+}
+
+struct YamlReader;
+struct JsonReader;
+struct JsonLinesReader;
+struct LedgerReader(&'static str);
+
+impl Reader for YamlReader {
+    fn decode(&self, text: &str, _first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
+        yaml::read(text)
+    }
+}
+
+impl Reader for JsonReader {
+    fn decode(&self, text: &str, _first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
+        json::read(text)
+    }
+}
+
+impl Reader for JsonLinesReader {
+    fn by_lines(&self) -> bool {
+        true
+    }
+
+    fn decode(&self, text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
+        json::read_lines(text, first_line)
+    }
+}
+
+impl Reader for LedgerReader {
+    fn decode(&self, _text: &str, _first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
+        let name = self.0;
+        (
+            Vec::new(),
+            vec![ReadError {
                 message: crate::text::Text::bi(
-                    format!("文件无法读取：{e}"),
-                    format!("cannot read the file: {e}"),
+                    format!("此版本尚不能读取 {name} 台账；请将记录导出为 YAML、JSON 或 JSONL"),
+                    format!("{name} ledgers are not read by this version; export the records as YAML, JSON or JSONL"),
                 ),
                 line: 0,
                 column: 0,
-            });
-            return read;
-        }
-    };
-    read.sha256 = sha256(&bytes);
-    if let Format::Ledger(name) = format {
-        read.errors.push(ReadError {
-            message: crate::text::Text::bi(
-                format!("此版本尚不能读取 {name} 台账；请将记录导出为 YAML、JSON 或 JSONL"),
-                format!("{name} ledgers are not read by this version; export the records as YAML, JSON or JSONL"),
-            ),
-            line: 0,
-            column: 0,
-        });
-        return read;
+            }],
+        )
     }
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
-        Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            read.errors.push(ReadError {
-                message: crate::text::Text::bi(
-                    "文件不是有效的 UTF-8 编码",
-                    "the file is not valid UTF-8",
-                ),
-                line,
-                column: 0,
-            });
-            return read;
-        }
-    };
-    let (values, errors) = match format {
-        Format::Yaml => yaml::read(text),
-        Format::Json => json::read(text),
-        Format::Jsonl => json::read_lines(text),
-        Format::Ledger(_) => (Vec::new(), Vec::new()),
-    };
-    read.errors = errors;
+}
+
+/// The reader of a format.
+pub fn reader(format: Format) -> &'static dyn Reader {
+    match format {
+        Format::Yaml => &YamlReader,
+        Format::Json => &JsonReader,
+        Format::Jsonl => &JsonLinesReader,
+        Format::Ledger("CSV") => &LedgerReader("CSV"),
+        Format::Ledger(_) => &LedgerReader("Excel"),
+    }
+}
+
+/// Why a file's bytes are not text: the line the first bad byte is on.
+pub fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error, first_line: u64) -> ReadError {
+    let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
+    let line = first_line + before.iter().filter(|b| **b == b'\n').count() as u64;
+    ReadError {
+        message: crate::text::Text::bi("文件不是有效的 UTF-8 编码", "the file is not valid UTF-8"),
+        line,
+        column: 0,
+    }
+}
+
+/// Why a file could not be read at all.
+pub fn unreadable(e: &std::io::Error) -> ReadError {
+    ReadError {
+        message: crate::text::Text::bi(
+            format!("文件无法读取：{e}"),
+            format!("cannot read the file: {e}"),
+        ),
+        line: 0,
+        column: 0,
+    }
+}
+
+/// The records among decoded values (a mapping each); anything else is an error at its line,
+/// and an empty document is passed over.
+pub fn records_of(
+    values: Vec<(Value, u64)>,
+    shown: &str,
+    errors: &mut Vec<ReadError>,
+) -> Vec<Record> {
+    let mut records = Vec::with_capacity(values.len());
     for (value, line) in values {
         match value {
             Value::Object(_) => {
@@ -197,7 +245,7 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
                     .get("kind")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                read.records.push(Record {
+                records.push(Record {
                     kind,
                     value,
                     file: shown.to_string(),
@@ -205,7 +253,7 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
                 });
             }
             Value::Null => {}
-            other => read.errors.push(ReadError {
+            other => errors.push(ReadError {
                 message: crate::text::Text::bi(
                     "一条记录应为字段映射，此处不是",
                     format!(
@@ -218,7 +266,46 @@ pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
             }),
         }
     }
+    records
+}
+
+/// Reads one whole file of records; `shown` is the path reports use.
+pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
+    let mut read = FileRead {
+        path: shown.to_string(),
+        disk: path.to_path_buf(),
+        format,
+        sha256: String::new(),
+        records: Vec::new(),
+        errors: Vec::new(),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            read.errors.push(unreadable(&e));
+            return read;
+        }
+    };
+    read.sha256 = sha256(&bytes);
+    let (records, errors) = read_bytes(&bytes, shown, format);
+    read.records = records;
+    read.errors = errors;
     read
+}
+
+/// The records of a whole file's bytes, and what could not be read.
+pub fn read_bytes(bytes: &[u8], shown: &str, format: Format) -> (Vec<Record>, Vec<ReadError>) {
+    let reader = reader(format);
+    if let Format::Ledger(_) = format {
+        return (Vec::new(), reader.decode("", 1).1);
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(e) => return (Vec::new(), vec![not_utf8(bytes, &e, 1)]),
+    };
+    let (values, mut errors) = reader.decode(text, 1);
+    let records = records_of(values, shown, &mut errors);
+    (records, errors)
 }
 
 /// What kind of value this is, in words, for messages.

@@ -361,18 +361,28 @@ fn indicator_scored(
     )
 }
 
-/// Builds the report of an evaluation.
-pub fn build(
-    standard: &Standard,
-    submission: &Submission,
-    tailoring: &Tailoring,
-    profile: Option<&LoadedProfile>,
-    waiver_file: Option<&LoadedWaivers>,
-    eval: &Evaluation,
-    lang: Lang,
-) -> Report {
+/// What a run was given: the standard, the submission, and how the evaluator tailored it.
+#[derive(Clone, Copy)]
+pub struct Given<'a> {
+    pub standard: &'a Standard,
+    pub submission: &'a Submission,
+    pub tailoring: &'a Tailoring,
+    pub profile: Option<&'a LoadedProfile>,
+    pub waiver_file: Option<&'a LoadedWaivers>,
+}
+
+/// Builds the report of an evaluation from what the run was given, the tallies and the
+/// findings (in report order), in one language.
+pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang) -> Report {
+    let Given {
+        standard,
+        submission,
+        tailoring,
+        profile,
+        waiver_file,
+    } = given;
     let missing = |kind: &str| eval.missing_evidence.iter().any(|(k, _)| k == kind);
-    let mut findings: Vec<Finding> = eval.findings.iter().map(|f| f.in_lang(lang)).collect();
+    let mut findings: Vec<Finding> = findings.iter().map(|f| f.in_lang(lang)).collect();
     let mut rule_scores: Vec<Option<Scored>> = Vec::new();
     let mut rules = Vec::new();
     let mut counts = Counts::default();
@@ -535,7 +545,7 @@ pub fn build(
                 })
                 .collect(),
         },
-        submission: submission_info(submission),
+        submission: submission_info(submission, eval),
         parameters: tailoring
             .params
             .iter()
@@ -713,15 +723,15 @@ fn section_result(
     (result, sum)
 }
 
-fn submission_info(submission: &Submission) -> SubmissionInfo {
+fn submission_info(submission: &Submission, eval: &Evaluation) -> SubmissionInfo {
     let m = &submission.manifest;
-    let mut inputs: Vec<Input> = submission
-        .files
+    let mut inputs: Vec<Input> = eval
+        .inputs
         .iter()
         .map(|f| Input {
             path: f.path.clone(),
             sha256: f.sha256.clone(),
-            records: f.records.len(),
+            records: f.records,
         })
         .collect();
     if let Some((name, sha)) = &submission.manifest_file {
@@ -769,7 +779,7 @@ fn waiver_info(
             approved_by: w.waiver.approved_by.clone().unwrap_or_default(),
             expires: w.expires.map(|d| d.to_string()),
             source: w.source.clone(),
-            expired: matches!((w.expires, submission.period()), (Some(e), Some(p)) if e < p.end),
+            expired: !w.in_force(submission.period().as_ref()),
             applied: eval
                 .waiver_uses
                 .iter()

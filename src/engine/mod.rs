@@ -1,0 +1,588 @@
+//! Evaluation: the record files read through their format's reader, a batch at a time; each
+//! record judged on its own, in parallel, by every active rule and indicator of its kind; then
+//! folded, in the order the records were read, into the tally. Findings go to a sink as they are
+//! found; no record is held once it has been judged.
+
+mod record;
+mod tally;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use minijinja::Value as JValue;
+use rayon::prelude::*;
+use serde_json::Value;
+
+pub use record::Outcome;
+
+use crate::expr::{self, to_value};
+use crate::finding::{builtin, Finding, Location};
+use crate::profile::Tailoring;
+use crate::records::{self, Format, ReadError, SourceFile};
+use crate::sink::FindingSink;
+use crate::standard::{Evidence, Severity, Standard};
+use crate::submission::Submission;
+use crate::text::Text;
+use record::{Plan, Verdict};
+use tally::Tally;
+
+/// The results of one rule over the records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleTally {
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub not_applicable: u64,
+    pub waived: u64,
+}
+
+impl RuleTally {
+    pub fn applicable(&self) -> u64 {
+        self.pass + self.fail + self.error + self.waived
+    }
+}
+
+/// The computed value of one indicator.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndicatorTally {
+    pub numerator: f64,
+    pub denominator: Option<f64>,
+    /// `None` when not applicable (a rate or mean over no record).
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    /// Why the target could not be computed.
+    pub error: Option<String>,
+}
+
+/// A result a waiver covered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaiverUse {
+    pub waiver: usize,
+    pub rule: String,
+    pub record: Location,
+    /// What the result would have been.
+    pub outcome: Outcome,
+}
+
+/// A record file as it was read: its SHA-256 and how many records it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRead {
+    pub path: String,
+    /// Empty when the file could not be read.
+    pub sha256: String,
+    pub records: usize,
+}
+
+/// Everything evaluation found but the findings, which went to the sink.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Records read, of any kind.
+    pub records_read: usize,
+    /// Records evaluated (known kind, inside the period).
+    pub records_evaluated: usize,
+    /// Per rule of the standard; `None` when tailoring deselected it.
+    pub rules: Vec<Option<RuleTally>>,
+    pub indicators: Vec<Option<IndicatorTally>>,
+    pub waiver_uses: Vec<WaiverUse>,
+    /// Required kinds the submission holds no record of, with the points of their active rules
+    /// and indicators, which all fail.
+    pub missing_evidence: Vec<(String, f64)>,
+    /// Years a working-day count reached that the holiday calendar does not cover (counted
+    /// Monday to Friday).
+    pub uncovered_years: Vec<i16>,
+    /// The record files, in path order.
+    pub inputs: Vec<InputRead>,
+}
+
+/// The `submission` value expressions see.
+pub fn submission_value(
+    standard: &Standard,
+    submission: &Submission,
+    tailoring: &Tailoring,
+) -> JValue {
+    let m = &submission.manifest;
+    let period = submission
+        .period()
+        .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string(), "days": p.days()}));
+    to_value(&serde_json::json!({
+        "organisation": m.organisation.clone().unwrap_or(Value::Null),
+        "contract": m.contract.clone().unwrap_or(Value::Null),
+        "period": period,
+        "calendar": m.calendar.clone().unwrap_or_else(|| expr::DEFAULT_CALENDAR.to_string()),
+        "standard": standard.id,
+        "parameters": tailoring.params,
+    }))
+}
+
+/// The points a missing kind of evidence cost: its active rules and indicators.
+fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f64 {
+    let rules: f64 = standard
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| tailoring.rule_active[*i] && r.def.applies_to == kind)
+        .map(|(i, _)| tailoring.rule_points[i])
+        .sum();
+    let indicators: f64 = standard
+        .indicators
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| tailoring.indicator_active[*i] && x.def.applies_to == kind)
+        .map(|(i, _)| tailoring.indicator_points[i])
+        .sum();
+    rules + indicators
+}
+
+/// A JSON Lines file is read in chunks of about this many bytes of whole lines.
+const CHUNK_BYTES: usize = 1 << 20;
+/// A batch judged in parallel holds about this many bytes of record files, or this many units.
+const BATCH_BYTES: usize = 16 << 20;
+const BATCH_UNITS: usize = 512;
+
+/// A piece of work: a whole file, or a chunk of whole lines of a JSON Lines file.
+enum Unit {
+    Whole(usize),
+    Lines {
+        file: usize,
+        first_line: u64,
+        bytes: Vec<u8>,
+    },
+}
+
+/// What judging a unit gave.
+struct UnitResult {
+    file: usize,
+    /// The file's hash, for a whole file.
+    sha256: Option<String>,
+    records: usize,
+    errors: Vec<ReadError>,
+    verdicts: Vec<Verdict>,
+}
+
+/// Evaluates a submission's records: sends every finding to `sink` and returns the tallies.
+pub fn evaluate(
+    standard: &Standard,
+    submission: &Submission,
+    tailoring: &Tailoring,
+    sink: &mut dyn FindingSink,
+) -> Evaluation {
+    let notes = std::sync::Arc::new(expr::Notes::default());
+    let plan = Plan::new(
+        standard,
+        tailoring,
+        submission.period(),
+        submission_value(standard, submission, tailoring),
+        JValue::from_dyn_object(notes.clone()),
+    );
+    let files = &submission.files;
+    let names: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    let mut inputs: Vec<InputRead> = files
+        .iter()
+        .map(|f| InputRead {
+            path: f.path.clone(),
+            sha256: String::new(),
+            records: 0,
+        })
+        .collect();
+    let mut tally = Tally::default();
+    let mut duplicates = Vec::new();
+    let mut fold = |result: UnitResult, sink: &mut dyn FindingSink| {
+        let file = result.file;
+        if let Some(input) = inputs.get_mut(file) {
+            input.records += result.records;
+            if let Some(sha) = result.sha256 {
+                input.sha256 = sha;
+            }
+        }
+        let name = names.get(file).cloned().unwrap_or_default();
+        for e in result.errors {
+            sink.finding(parse_finding(&name, e));
+        }
+        for verdict in result.verdicts {
+            tally.records_read += 1;
+            for f in verdict.findings {
+                sink.finding(f);
+            }
+            let (Some(kind), line) = (verdict.kind, verdict.line) else {
+                continue;
+            };
+            if let Some(id) = &verdict.id {
+                if let Some((first_file, first_line)) =
+                    tally.first_seen(kind, id, file as u32, line)
+                {
+                    let first = names.get(first_file as usize).cloned().unwrap_or_default();
+                    duplicates.push(duplicate(&plan, kind, id, &name, line, &first, first_line));
+                }
+            }
+            if let Some(judgement) = verdict.judgement {
+                tally.add(kind, verdict.id.as_deref(), file as u32, line, judgement);
+            }
+        }
+    };
+    let mut batch: Vec<Unit> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let run_batch = |batch: &mut Vec<Unit>,
+                     sink: &mut dyn FindingSink,
+                     fold: &mut dyn FnMut(UnitResult, &mut dyn FindingSink)| {
+        let results: Vec<UnitResult> = std::mem::take(batch)
+            .into_par_iter()
+            .map(|unit| judge_unit(&plan, files, unit))
+            .collect();
+        for r in results {
+            fold(r, sink);
+        }
+    };
+    for (fi, file) in files.iter().enumerate() {
+        if records::reader(file.format).by_lines() {
+            let (sha, errors) = chunks(file, |first_line, bytes| {
+                batch_bytes += bytes.len();
+                batch.push(Unit::Lines {
+                    file: fi,
+                    first_line,
+                    bytes,
+                });
+                if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
+                    run_batch(&mut batch, sink, &mut fold);
+                    batch_bytes = 0;
+                }
+            });
+            // The file's hash and any read error, folded after its chunks.
+            run_batch(&mut batch, sink, &mut fold);
+            batch_bytes = 0;
+            fold(
+                UnitResult {
+                    file: fi,
+                    sha256: Some(sha),
+                    records: 0,
+                    errors,
+                    verdicts: Vec::new(),
+                },
+                sink,
+            );
+        } else {
+            batch_bytes += std::fs::metadata(&file.disk).map_or(0, |m| m.len() as usize);
+            batch.push(Unit::Whole(fi));
+            if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
+                run_batch(&mut batch, sink, &mut fold);
+                batch_bytes = 0;
+            }
+        }
+    }
+    run_batch(&mut batch, sink, &mut fold);
+    let (rules, waiver_uses) = tally.rules(&plan, &names);
+    let indicators = tally.indicators(&plan);
+    let present: Vec<&str> = tally
+        .kinds_present
+        .iter()
+        .filter_map(|&k| plan.kinds.get(k).copied())
+        .collect();
+    let missing_evidence: Vec<(String, f64)> = tailoring
+        .evidence
+        .iter()
+        .filter(|(kind, need)| **need == Evidence::Required && !present.contains(&kind.as_str()))
+        .map(|(kind, _)| (kind.clone(), points_over_kind(standard, tailoring, kind)))
+        .collect();
+    for (kind, points) in &missing_evidence {
+        sink.finding(missing_evidence_finding(standard, kind, *points));
+    }
+    place_fields(files, &inputs, &mut duplicates);
+    for f in duplicates {
+        sink.finding(f);
+    }
+    for f in submission.findings.iter().chain(&tailoring.findings) {
+        sink.finding(f.clone());
+    }
+    Evaluation {
+        records_read: tally.records_read,
+        records_evaluated: tally.records_evaluated,
+        rules,
+        indicators,
+        waiver_uses,
+        missing_evidence,
+        uncovered_years: notes.uncovered_years(),
+        inputs,
+    }
+}
+
+/// Reads a line-by-line file in chunks of whole lines, handing each with the line it starts on
+/// to `each`; returns the file's SHA-256 and what could not be read.
+fn chunks(file: &SourceFile, mut each: impl FnMut(u64, Vec<u8>)) -> (String, Vec<ReadError>) {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let handle = match std::fs::File::open(&file.disk) {
+        Ok(h) => h,
+        Err(e) => return (String::new(), vec![records::unreadable(&e)]),
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, handle);
+    let mut line = 1u64;
+    let mut first = true;
+    loop {
+        let mut bytes = Vec::with_capacity(CHUNK_BYTES + 4096);
+        let mut lines = 0u64;
+        let mut end = false;
+        while bytes.len() < CHUNK_BYTES {
+            match reader.read_until(b'\n', &mut bytes) {
+                Ok(0) => {
+                    end = true;
+                    break;
+                }
+                Ok(_) => lines += 1,
+                Err(e) => {
+                    hasher.update(&bytes);
+                    if !bytes.is_empty() {
+                        each(line, bytes);
+                    }
+                    let mut err = records::unreadable(&e);
+                    err.line = line + lines;
+                    return (String::new(), vec![err]);
+                }
+            }
+        }
+        hasher.update(&bytes);
+        if first {
+            first = false;
+            if bytes.starts_with(b"\xef\xbb\xbf") {
+                bytes.drain(..3);
+            }
+        }
+        if !bytes.is_empty() {
+            each(line, bytes);
+        }
+        line += lines;
+        if end {
+            break;
+        }
+    }
+    (crate::standard::hex(&hasher.finalize()), Vec::new())
+}
+
+/// Reads and judges one unit.
+fn judge_unit(plan: &Plan, files: &[SourceFile], unit: Unit) -> UnitResult {
+    match unit {
+        Unit::Whole(fi) => {
+            let Some(file) = files.get(fi) else {
+                return UnitResult {
+                    file: fi,
+                    sha256: None,
+                    records: 0,
+                    errors: Vec::new(),
+                    verdicts: Vec::new(),
+                };
+            };
+            let bytes = match std::fs::read(&file.disk) {
+                Ok(b) => b,
+                Err(e) => {
+                    return UnitResult {
+                        file: fi,
+                        sha256: Some(String::new()),
+                        records: 0,
+                        errors: vec![records::unreadable(&e)],
+                        verdicts: Vec::new(),
+                    }
+                }
+            };
+            let sha = records::sha256(&bytes);
+            let (read, errors) = records::read_bytes(&bytes, &file.path, file.format);
+            let count = read.len();
+            let mut verdicts: Vec<Verdict> = if read.len() > 64 {
+                read.into_par_iter().map(|r| plan.judge(r)).collect()
+            } else {
+                read.into_iter().map(|r| plan.judge(r)).collect()
+            };
+            if matches!(file.format, Format::Yaml | Format::Json) {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    place_in_text(text.strip_prefix('\u{feff}').unwrap_or(text), &mut verdicts);
+                }
+            }
+            UnitResult {
+                file: fi,
+                sha256: Some(sha),
+                records: count,
+                errors,
+                verdicts,
+            }
+        }
+        Unit::Lines {
+            file: fi,
+            first_line,
+            bytes,
+        } => {
+            let name = files.get(fi).map_or("", |f| f.path.as_str());
+            let reader = records::reader(Format::Jsonl);
+            let mut errors = Vec::new();
+            let mut values = Vec::new();
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    let (v, e) = reader.decode(text, first_line);
+                    values = v;
+                    errors = e;
+                }
+                // A line that is not text is an error at its line; the others still count.
+                Err(_) => {
+                    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+                        let at = first_line + i as u64;
+                        match std::str::from_utf8(line) {
+                            Ok(text) => {
+                                let (v, e) = reader.decode(text, at);
+                                values.extend(v);
+                                errors.extend(e);
+                            }
+                            Err(e) => errors.push(records::not_utf8(line, &e, at)),
+                        }
+                    }
+                }
+            }
+            let read = records::records_of(values, name, &mut errors);
+            let count = read.len();
+            UnitResult {
+                file: fi,
+                sha256: None,
+                records: count,
+                errors,
+                verdicts: read.into_iter().map(|r| plan.judge(r)).collect(),
+            }
+        }
+    }
+}
+
+/// Moves each finding that points at a field of a record to the line of that field (or of its
+/// nearest ancestor the record has).
+fn place_in_text(text: &str, verdicts: &mut [Verdict]) {
+    let lines: Vec<u64> = verdicts
+        .iter()
+        .filter(|v| v.findings.iter().any(|f| f.record.pointer.is_some()))
+        .map(|v| v.line)
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let fields = records::position::field_lines(text, &lines);
+    for v in verdicts.iter_mut() {
+        let Some(by_pointer) = fields.get(&v.line) else {
+            continue;
+        };
+        for f in &mut v.findings {
+            if let Some(at) = f
+                .record
+                .pointer
+                .as_deref()
+                .and_then(|p| records::position::line_of(by_pointer, p))
+            {
+                f.record.line = Some(at);
+            }
+        }
+    }
+}
+
+/// Places findings made after their files were read (duplicate ids) by reading those files
+/// again, when they are still the bytes that were read.
+fn place_fields(files: &[SourceFile], inputs: &[InputRead], findings: &mut [Finding]) {
+    let mut wanted: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for f in findings.iter() {
+        if let (Some(file), Some(line), Some(_)) =
+            (&f.record.file, f.record.line, &f.record.pointer)
+        {
+            wanted.entry(file.as_str()).or_default().push(line);
+        }
+    }
+    let mut lines = BTreeMap::new();
+    for (name, record_lines) in wanted {
+        let Some((file, input)) = files.iter().zip(inputs).find(|(f, _)| f.path == name) else {
+            continue;
+        };
+        if !matches!(file.format, Format::Yaml | Format::Json) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&file.disk) else {
+            continue;
+        };
+        if records::sha256(&bytes) != input.sha256 {
+            continue;
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            lines.insert(
+                name.to_string(),
+                records::position::field_lines(text, &record_lines),
+            );
+        }
+    }
+    for f in findings.iter_mut() {
+        let (Some(file), Some(line), Some(ptr)) =
+            (&f.record.file, f.record.line, &f.record.pointer)
+        else {
+            continue;
+        };
+        if let Some(at) = lines
+            .get(file)
+            .and_then(|by_record| by_record.get(&line))
+            .and_then(|fields| records::position::line_of(fields, ptr))
+        {
+            f.record.line = Some(at);
+        }
+    }
+}
+
+fn parse_finding(file: &str, e: ReadError) -> Finding {
+    Finding::builtin(
+        builtin::PARSE,
+        Severity::Major,
+        Location {
+            file: Some(file.to_string()),
+            line: (e.line > 0).then_some(e.line),
+            column: (e.column > 0).then_some(e.column),
+            ..Location::default()
+        },
+        e.message,
+    )
+}
+
+fn duplicate(
+    plan: &Plan,
+    kind: usize,
+    id: &str,
+    file: &str,
+    line: u64,
+    first_file: &str,
+    first_line: u64,
+) -> Finding {
+    let kind_name = plan.kinds.get(kind).copied().unwrap_or_default();
+    let name_zh = plan
+        .standard
+        .kinds
+        .get(kind_name)
+        .map_or(kind_name, |k| k.name_zh());
+    Finding::builtin(
+        builtin::DUPLICATE_ID,
+        Severity::Major,
+        Location {
+            kind: Some(kind_name.to_string()),
+            id: Some(id.to_string()),
+            file: Some(file.to_string()),
+            line: Some(line),
+            column: None,
+            pointer: Some("/id".into()),
+        },
+        Text::bi(
+            format!("{name_zh}编号 '{id}' 已在 {first_file}:{first_line} 使用"),
+            format!("{kind_name} id '{id}' is already used at {first_file}:{first_line}"),
+        ),
+    )
+}
+
+fn missing_evidence_finding(standard: &Standard, kind: &str, points: f64) -> Finding {
+    let cost = crate::score::round2(points);
+    let name = standard.kinds.get(kind).map_or(kind, |k| k.name_zh());
+    Finding::builtin(
+        builtin::MISSING_EVIDENCE,
+        Severity::Major,
+        Location {
+            kind: Some(kind.to_string()),
+            ..Location::default()
+        },
+        Text::bi(
+            format!("标准要求提交{name}（{kind}），但提交材料中没有任何{name}：相关规则和指标按未达标计分，失去 {cost} 分"),
+            format!("the standard requires {kind} records and the submission holds none: the rules and indicators over them are scored as failed, costing {cost} points"),
+        ),
+    )
+}

@@ -1,0 +1,704 @@
+//! One record on its own: its kind settled, normalised and checked against its schema, then
+//! judged by every active rule of its kind and counted by every active indicator over it.
+//! Nothing here depends on any other record, so records are judged in parallel; what depends on
+//! the order of the records (duplicate ids, copies of one record) is settled by the tally.
+
+use minijinja::{context, Value as JValue};
+use serde_json::Value;
+
+use crate::expr::{self, to_value};
+use crate::finding::{builtin, pointer, Finding, FindingStatus, Location};
+use crate::profile::Tailoring;
+use crate::records::Record;
+use crate::schema::KindSchema;
+use crate::standard::{jinja_detail, Measure, Severity, Standard};
+use crate::submission::Period;
+use crate::text::{Lang, Text};
+
+/// How an applicable (rule, record) pair came out; not-applicable pairs are only counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// How bad an outcome is, for the least favourable of a group of copies.
+    pub(super) fn badness(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::Error => 2,
+        }
+    }
+}
+
+/// What one record gives an indicator, after its `where`.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Contribution {
+    /// `where` left it out (or it could not be counted: a finding says why).
+    Out,
+    /// In: a rate's test, a sum's or mean's number, a distinct value.
+    Hit(bool),
+    Number(f64),
+    Value(String),
+    /// In, but its value could not be read (a finding says why).
+    Unread,
+}
+
+/// What the rules and indicators made of a record that was evaluated: one outcome per active
+/// rule of its kind (`None`: not applicable) and one contribution per active indicator over it,
+/// in the order of [`Plan::rules_of_kind`] and [`Plan::indicators_of_kind`].
+pub(super) struct Judgement {
+    pub rules: Box<[Option<Outcome>]>,
+    pub contributions: Box<[Contribution]>,
+}
+
+/// One record, judged.
+pub(super) struct Verdict {
+    pub line: u64,
+    /// The kind, by its index in [`Plan::kinds`], when the standard knows it.
+    pub kind: Option<usize>,
+    pub id: Option<String>,
+    /// The findings about this record alone, in any order.
+    pub findings: Vec<Finding>,
+    /// `None` when the record was not evaluated (unknown kind, outside the period).
+    pub judgement: Option<Judgement>,
+}
+
+/// What every record of a run is judged with: the standard, the tailoring, and the lookups
+/// worked out once.
+pub(super) struct Plan<'a> {
+    pub standard: &'a Standard,
+    pub tailoring: &'a Tailoring,
+    pub period: Option<Period>,
+    /// The record kinds, in the standard's order; records name a kind by its index here.
+    pub kinds: Vec<&'a str>,
+    /// Per kind, the active rules over it (indices into the standard's rules).
+    pub rules_of_kind: Vec<Vec<usize>>,
+    /// Per kind, the active indicators over it.
+    pub indicators_of_kind: Vec<Vec<usize>>,
+    /// Per kind, the grace its period allows for duties due after a record ended.
+    graces: Vec<i64>,
+    /// Per rule, the waivers in force whose pattern names it.
+    rule_waivers: Vec<Vec<usize>>,
+    params: JValue,
+    sub: JValue,
+    notes: JValue,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(
+        standard: &'a Standard,
+        tailoring: &'a Tailoring,
+        period: Option<Period>,
+        sub: JValue,
+        notes: JValue,
+    ) -> Plan<'a> {
+        let kinds: Vec<&str> = standard.kinds.keys().map(String::as_str).collect();
+        let of_kind = |kind: &str, items: &mut dyn Iterator<Item = (usize, &str, bool)>| {
+            items
+                .filter(|(_, applies, active)| *active && *applies == kind)
+                .map(|(i, _, _)| i)
+                .collect::<Vec<usize>>()
+        };
+        let rules_of_kind = kinds
+            .iter()
+            .map(|k| {
+                of_kind(
+                    k,
+                    &mut standard
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (i, r.def.applies_to.as_str(), tailoring.rule_active[i])),
+                )
+            })
+            .collect();
+        let indicators_of_kind = kinds
+            .iter()
+            .map(|k| {
+                of_kind(
+                    k,
+                    &mut standard.indicators.iter().enumerate().map(|(i, x)| {
+                        (i, x.def.applies_to.as_str(), tailoring.indicator_active[i])
+                    }),
+                )
+            })
+            .collect();
+        // A record that ended shortly before the period stays in it for the duties that fall due
+        // after its end (`x-period.grace`: the largest of the parameters it names), by kind.
+        let graces = standard
+            .kinds
+            .values()
+            .map(|schema| {
+                schema
+                    .period_grace
+                    .iter()
+                    .filter_map(|p| tailoring.params.get(p).and_then(Value::as_i64))
+                    .max()
+                    .unwrap_or(0)
+                    .max(0)
+            })
+            .collect();
+        let rule_waivers = standard
+            .rules
+            .iter()
+            .map(|rule| {
+                tailoring
+                    .waivers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| {
+                        crate::profile::glob_match(&w.waiver.rule, &rule.def.id)
+                            && w.in_force(period.as_ref())
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        Plan {
+            standard,
+            tailoring,
+            period,
+            kinds,
+            rules_of_kind,
+            indicators_of_kind,
+            graces,
+            rule_waivers,
+            params: to_value(&tailoring.params),
+            sub,
+            notes,
+        }
+    }
+
+    /// The kind's index.
+    pub fn kind_index(&self, kind: &str) -> Option<usize> {
+        self.kinds.iter().position(|k| *k == kind)
+    }
+
+    /// The waiver (index) covering a rule's result on a record, if one is in force.
+    pub fn covering_waiver(&self, ri: usize, id: Option<&str>) -> Option<usize> {
+        let id = id?;
+        self.rule_waivers.get(ri)?.iter().copied().find(|&w| {
+            self.tailoring.waivers[w]
+                .waiver
+                .records
+                .iter()
+                .any(|r| r == id)
+        })
+    }
+
+    /// The context an expression about one record is evaluated in.
+    fn context(&self, kind: &str, record: JValue, lang: Lang) -> JValue {
+        context! {
+            record => record,
+            __kind => kind,
+            params => self.params.clone(),
+            submission => self.sub.clone(),
+            __notes => self.notes.clone(),
+            __lang => lang_code(lang),
+        }
+    }
+
+    /// The context of an indicator's target: the parameters and the submission.
+    pub fn target_context(&self) -> JValue {
+        context! { params => self.params.clone(), submission => self.sub.clone() }
+    }
+
+    /// Judges one record.
+    pub fn judge(&self, record: Record) -> Verdict {
+        let id = record.id();
+        let mut location = Location {
+            kind: record.kind.clone(),
+            id: id.clone(),
+            file: Some(record.file.clone()),
+            line: Some(record.line),
+            column: None,
+            pointer: None,
+        };
+        let mut verdict = Verdict {
+            line: record.line,
+            kind: None,
+            id,
+            findings: Vec::new(),
+            judgement: None,
+        };
+        let kind = match &record.kind {
+            Some(k) if self.standard.kinds.contains_key(k) => k.clone(),
+            Some(k) => {
+                let known = self.kinds.join(", ");
+                verdict.findings.push(Finding::builtin(
+                    builtin::UNKNOWN_KIND,
+                    Severity::Major,
+                    location,
+                    Text::bi(
+                        format!("记录类型 '{k}' 不是标准 {} 的记录类型（已知：{known}），该记录未评分", self.standard.id),
+                        format!(
+                            "kind '{k}' is not a record kind of standard {} (known: {known}); the record is not scored",
+                            self.standard.id
+                        ),
+                    ),
+                ));
+                return verdict;
+            }
+            None => match kind_from_path(self.standard, &record.file) {
+                Some(k) => k,
+                None => {
+                    verdict.findings.push(Finding::builtin(builtin::UNKNOWN_KIND, Severity::Major, location,
+                        Text::bi(
+                            "记录没有 kind 字段，其文件名和文件夹名也未指明记录类型（如 cases/、requests.jsonl），该记录未评分",
+                            "the record has no kind field, and neither its file nor its folder names a kind (cases/, requests.jsonl, …); the record is not scored",
+                        )));
+                    return verdict;
+                }
+            },
+        };
+        let Some((ki, schema)) = self.kind_index(&kind).zip(self.standard.kinds.get(&kind)) else {
+            return verdict;
+        };
+        verdict.kind = Some(ki);
+        location.kind = Some(kind.clone());
+        let mut value = record.value;
+        schema.normalise_dates(&mut value);
+        schema.normalise_labels(&mut value);
+        check_schema(schema, &kind, &value, &location, &mut verdict.findings);
+        if let Some(period) = &self.period {
+            let grace = self.graces.get(ki).copied().unwrap_or(0);
+            if let Some((zh, en)) = outside(schema, &value, period, grace) {
+                verdict.findings.push(Finding::builtin(
+                    builtin::PERIOD,
+                    Severity::Minor,
+                    location,
+                    Text::bi(
+                        format!(
+                            "记录不在评估周期 {}–{} 内：{zh}；未评分",
+                            period.start, period.end
+                        ),
+                        format!(
+                            "the record lies outside the submission period {}–{}: {en}; it is not scored",
+                            period.start, period.end
+                        ),
+                    ),
+                ));
+                return verdict;
+            }
+        }
+        let record = Judged {
+            kind: &kind,
+            schema,
+            value: &value,
+            jvalue: to_value(&value),
+            location: &location,
+        };
+        let ctx = self.context(&kind, record.jvalue.clone(), Lang::Zh);
+        let rules = self.rules_of_kind[ki]
+            .iter()
+            .map(|&ri| {
+                let judged = self.judge_rule(ri, &ctx);
+                if let Some((o @ (Outcome::Fail | Outcome::Error), why)) = &judged {
+                    if self.covering_waiver(ri, verdict.id.as_deref()).is_none() {
+                        verdict
+                            .findings
+                            .push(self.finding(ri, &record, &ctx, *o, why.clone()));
+                    }
+                }
+                judged.map(|(o, _)| o)
+            })
+            .collect();
+        let contributions = self.indicators_of_kind[ki]
+            .iter()
+            .map(|&ii| self.contribution(ii, &location, &ctx, &mut verdict.findings))
+            .collect();
+        verdict.judgement = Some(Judgement {
+            rules,
+            contributions,
+        });
+        verdict
+    }
+
+    /// One rule on one record: `None` when the rule does not apply, else the outcome and, for a
+    /// failure on missing data or an error, the reason.
+    fn judge_rule(&self, ri: usize, ctx: &JValue) -> Option<(Outcome, Option<String>)> {
+        let rule = &self.standard.rules[ri];
+        if let Some(when) = &rule.when {
+            match eval(when, ctx) {
+                Eval::True => {}
+                Eval::False | Eval::Missing(_) => return None,
+                Eval::Raised(why) => return Some((Outcome::Error, Some(why))),
+            }
+        }
+        Some(match eval(&rule.assert, ctx) {
+            Eval::True => (Outcome::Pass, None),
+            Eval::False => (Outcome::Fail, None),
+            Eval::Missing(why) => (Outcome::Fail, Some(why)),
+            Eval::Raised(why) => (Outcome::Error, Some(why)),
+        })
+    }
+
+    /// The finding of a failed or erroneous result on a record, in both languages.
+    fn finding(
+        &self,
+        ri: usize,
+        rec: &Judged,
+        ctx: &JValue,
+        outcome: Outcome,
+        why: Option<String>,
+    ) -> Finding {
+        let rule = &self.standard.rules[ri];
+        let title = &rule.def.title;
+        let message = match (outcome, why) {
+            // The rule could not be judged: say why, not what a failure would mean.
+            (Outcome::Error, Some(why)) => Text::bi(
+                format!("{}：无法判定：{why}", title.get(Lang::Zh)),
+                format!("{}: could not be evaluated: {why}", title.get(Lang::En)),
+            ),
+            (_, why) => {
+                let masked = to_value(&rec.schema.masked(rec.value));
+                let render = |lang: Lang| {
+                    self.standard
+                        .render_message(
+                            &rule.def.id,
+                            lang,
+                            self.context(rec.kind, masked.clone(), lang),
+                        )
+                        .unwrap_or_else(|e| {
+                            format!(
+                                "{} (message could not be rendered: {})",
+                                title.get(lang),
+                                jinja_detail(&e)
+                            )
+                        })
+                };
+                let (zh, en) = (render(Lang::Zh), render(Lang::En));
+                // A failure on missing data says so.
+                match why {
+                    Some(why) => Text::bi(
+                        format!("{zh}（缺少判定所需的数据）"),
+                        format!("{en} [{why}]"),
+                    ),
+                    None => Text::bi(zh, en),
+                }
+            }
+        };
+        Finding {
+            rule: rule.def.id.clone(),
+            severity: rule.def.severity,
+            status: if outcome == Outcome::Error {
+                FindingStatus::Error
+            } else {
+                FindingStatus::Fail
+            },
+            record: Location {
+                pointer: self.failing_field(ri, rec, ctx).map(|f| pointer(&f)),
+                ..rec.location.clone()
+            },
+            message,
+        }
+    }
+
+    /// The field that made a rule fail on a record: the rule's own `pointer`, else in the first
+    /// part of the `assert` that does not hold, the first field missing, else the last field it
+    /// names (in a deadline, `days_between(intake, assessment) <= n`, the event that came late).
+    fn failing_field(&self, ri: usize, rec: &Judged, ctx: &JValue) -> Option<String> {
+        let rule = &self.standard.rules[ri];
+        if let Some(field) = &rule.def.pointer {
+            return Some(field.clone());
+        }
+        let part = rule
+            .assert_parts
+            .iter()
+            .find(|(e, _)| !matches!(eval(e, ctx), Eval::True))
+            .map(|(_, fields)| fields)
+            .filter(|fields| !fields.is_empty());
+        let fields = part.unwrap_or(&rule.assert_fields);
+        fields
+            .iter()
+            .find(|f| !present(&rec.jvalue, f))
+            .or_else(|| fields.last())
+            .cloned()
+    }
+
+    /// What one record gives an indicator; a value that cannot be read is a finding.
+    fn contribution(
+        &self,
+        ii: usize,
+        location: &Location,
+        ctx: &JValue,
+        findings: &mut Vec<Finding>,
+    ) -> Contribution {
+        let ind = &self.standard.indicators[ii];
+        let def = &ind.def;
+        let mut problem = |why: Text| {
+            findings.push(Finding {
+                rule: def.id.clone(),
+                severity: Severity::Major,
+                status: FindingStatus::Error,
+                record: Location {
+                    pointer: None,
+                    ..location.clone()
+                },
+                message: Text::bi(
+                    format!(
+                        "{}：该记录无法计入：{}",
+                        def.title.get(Lang::Zh),
+                        why.get(Lang::Zh)
+                    ),
+                    format!(
+                        "{}: this record could not be counted: {}",
+                        def.title.get(Lang::En),
+                        why.get(Lang::En)
+                    ),
+                ),
+            });
+        };
+        if let Some(w) = &ind.where_ {
+            match eval(w, ctx) {
+                Eval::True => {}
+                Eval::False | Eval::Missing(_) => return Contribution::Out,
+                Eval::Raised(why) => {
+                    problem(Text::Plain(why));
+                    return Contribution::Out;
+                }
+            }
+        }
+        let Some(v) = &ind.value else {
+            return Contribution::Hit(true);
+        };
+        let missing = || Text::bi("取值缺失", "the value is missing");
+        match def.measure {
+            Measure::Count => Contribution::Hit(true),
+            Measure::Rate => match eval(v, ctx) {
+                Eval::True => Contribution::Hit(true),
+                Eval::False | Eval::Missing(_) => Contribution::Hit(false),
+                Eval::Raised(why) => {
+                    problem(Text::Plain(why));
+                    Contribution::Hit(false)
+                }
+            },
+            Measure::Distinct => match v.eval(ctx.clone()) {
+                Ok(x) if x.is_undefined() || x.is_none() => {
+                    problem(missing());
+                    Contribution::Unread
+                }
+                Ok(x) => Contribution::Value(x.to_string()),
+                Err(e) => {
+                    problem(Text::Plain(jinja_detail(&e)));
+                    Contribution::Unread
+                }
+            },
+            Measure::Sum | Measure::Mean => match v.eval(ctx.clone()) {
+                Ok(x) => match f64::try_from(x.clone()) {
+                    Ok(n) if n.is_finite() && !x.is_undefined() && !x.is_none() => {
+                        Contribution::Number(n)
+                    }
+                    _ if x.is_undefined() || x.is_none() => {
+                        problem(missing());
+                        Contribution::Unread
+                    }
+                    _ => {
+                        problem(Text::bi(
+                            format!("取值 {x} 不是数字"),
+                            format!("the value {x} is not a number"),
+                        ));
+                        Contribution::Unread
+                    }
+                },
+                Err(e) => {
+                    problem(Text::Plain(jinja_detail(&e)));
+                    Contribution::Unread
+                }
+            },
+        }
+    }
+}
+
+/// A record being judged: its fields as read (normalised) and as the expression engine's value.
+struct Judged<'r> {
+    kind: &'r str,
+    schema: &'r KindSchema,
+    value: &'r Value,
+    jvalue: JValue,
+    location: &'r Location,
+}
+
+/// The schema violations and unknown fields of a record, as findings.
+fn check_schema(
+    schema: &KindSchema,
+    kind: &str,
+    value: &Value,
+    location: &Location,
+    findings: &mut Vec<Finding>,
+) {
+    if !schema.is_valid(value) {
+        for v in schema.violations(value) {
+            let at = if v.pointer.is_empty() {
+                "/"
+            } else {
+                v.pointer.as_str()
+            };
+            findings.push(Finding::builtin(
+                builtin::SCHEMA,
+                Severity::Major,
+                Location {
+                    pointer: Some(v.pointer.clone()),
+                    ..location.clone()
+                },
+                Text::bi(
+                    format!(
+                        "{at} 不符合{}的数据规范：{}",
+                        schema.name_zh(),
+                        v.message_zh
+                    ),
+                    format!("{at} breaks the {kind} schema: {}", v.message),
+                ),
+            ));
+        }
+    }
+    for u in schema.unknown_fields(value) {
+        let (zh, en) = match &u.suggestion {
+            Some(s) => (
+                format!("字段 '{}' 不是{}的数据规范所定义的字段，其内容未被读取；是否应为 '{s}'？", u.name, schema.name_zh()),
+                format!("field '{}' is not defined for {kind} records and is not read; did you mean '{s}'?", u.name),
+            ),
+            None => (
+                format!("字段 '{}' 不是{}的数据规范所定义的字段，其内容未被读取", u.name, schema.name_zh()),
+                format!("field '{}' is not defined for {kind} records and is not read", u.name),
+            ),
+        };
+        findings.push(Finding::builtin(
+            builtin::UNKNOWN_FIELD,
+            Severity::Minor,
+            Location {
+                pointer: Some(u.pointer),
+                ..location.clone()
+            },
+            Text::bi(zh, en),
+        ));
+    }
+}
+
+/// The kind a record's file or folder names stand for, nearest first.
+fn kind_from_path(standard: &Standard, file: &str) -> Option<String> {
+    let mut parts: Vec<&str> = file.split('/').collect();
+    let last = parts.pop()?;
+    let stem = last.split('.').next().unwrap_or(last);
+    std::iter::once(stem)
+        .chain(parts.into_iter().rev())
+        .find_map(|name| standard.kind_for_name(name).map(str::to_string))
+}
+
+fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted
+        .split('.')
+        .try_fold(value, |v, key| v.get(key))
+        .filter(|v| !v.is_null())
+}
+
+/// Whether a dotted field is present (defined and not null) in an expression value.
+fn present(value: &JValue, dotted: &str) -> bool {
+    dotted
+        .split('.')
+        .try_fold(value.clone(), |v, key| v.get_attr(key).ok())
+        .is_some_and(|v| !v.is_undefined() && !v.is_none())
+}
+
+/// Whether the record's dates fall wholly outside the period; the message says how.
+fn outside(
+    schema: &KindSchema,
+    value: &Value,
+    period: &Period,
+    grace: i64,
+) -> Option<(String, String)> {
+    let (start_field, end_field) = schema.period.as_ref()?;
+    let read = |field: &str| {
+        lookup(value, field)
+            .and_then(Value::as_str)
+            .and_then(|s| expr::dates::parse(s).ok())
+            .map(|w| w.date())
+    };
+    let start = read(start_field)?;
+    if start > period.end {
+        return Some((
+            format!("{start_field} {start} 晚于周期结束日（{}）", period.end),
+            format!(
+                "{start_field} {start} is after the period ends ({})",
+                period.end
+            ),
+        ));
+    }
+    let end = end_field.as_deref().and_then(read);
+    match end {
+        Some(end) if expr::dates::days_between(end, period.start) > grace => {
+            let field = end_field.as_deref().unwrap_or_default();
+            Some((
+                format!("{field} {end} 早于周期开始日（{}）", period.start),
+                format!(
+                    "{field} {end} is before the period starts ({})",
+                    period.start
+                ),
+            ))
+        }
+        // A record dated by one field (an event) is outside when it came before the period,
+        // beyond the grace its schema allows for duties due after it.
+        None if end_field.is_none() && expr::dates::days_between(start, period.start) > grace => {
+            Some((
+                format!("{start_field} {start} 早于周期开始日（{}）", period.start),
+                format!(
+                    "{start_field} {start} is before the period starts ({})",
+                    period.start
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+enum Eval {
+    True,
+    False,
+    Missing(String),
+    Raised(String),
+}
+
+fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
+    match e.eval(ctx.clone()) {
+        Ok(v) if v.is_true() => Eval::True,
+        Ok(_) => Eval::False,
+        Err(err) if expr::is_missing_data(&err) => Eval::Missing(jinja_detail(&err)),
+        Err(err) => Eval::Raised(jinja_detail(&err)),
+    }
+}
+
+/// Evaluates a target expression to a number.
+pub(super) fn eval_target(
+    e: &minijinja::Expression<'static, 'static>,
+    ctx: JValue,
+) -> Result<f64, String> {
+    match e.eval(ctx) {
+        Ok(v) => match f64::try_from(v.clone()) {
+            Ok(t) if t.is_finite() && !v.is_undefined() && !v.is_none() => Ok(t),
+            _ => Err(format!("the target evaluated to {v}, not a number")),
+        },
+        Err(e) => Err(format!(
+            "the target could not be evaluated: {}",
+            jinja_detail(&e)
+        )),
+    }
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    }
+}
