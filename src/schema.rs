@@ -64,6 +64,8 @@ pub struct KindSchema {
     dated: Vec<(Vec<Seg>, bool)>,
     /// Fields whose codes have labels: the path and each label's code.
     labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
+    /// The paths whose values hold defined fields of their own (`""` for the record itself).
+    parents: std::collections::HashSet<String>,
 }
 
 /// A field a record carries that its kind's schema does not define.
@@ -142,10 +144,27 @@ impl KindSchema {
                 (parse_path(p), by_label)
             })
             .collect();
+        let mut parents: std::collections::HashSet<String> = std::collections::HashSet::new();
+        parents.insert(String::new());
+        for path in fields.keys() {
+            // `a.b` makes `a` a parent; `a[].b` and `a[]` make `a` and `a[]` parents.
+            for (i, c) in path.char_indices() {
+                match c {
+                    '.' => {
+                        parents.insert(path[..i].to_string());
+                    }
+                    '[' => {
+                        parents.insert(path[..i].to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
         Ok(KindSchema {
             kind: kind.to_string(),
             documents,
             validators,
+            parents,
             fields,
             period,
             period_grace,
@@ -356,16 +375,12 @@ impl KindSchema {
     }
 
     fn has_children(&self, path: &str) -> bool {
-        let dot = format!("{path}.");
-        let each = format!("{path}[]");
-        self.fields
-            .range(path.to_string()..)
-            .take_while(|(k, _)| k.starts_with(path))
-            .any(|(k, _)| k.starts_with(&dot) || k.starts_with(&each))
-            || path.is_empty()
+        self.parents.contains(path)
     }
 
     fn walk_unknown(&self, node: &Value, path: &str, pointer: &str, out: &mut Vec<UnknownField>) {
+        let child_pointer =
+            |key: &str| format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
         match node {
             Value::Object(map) => {
                 if !self.has_children(path) {
@@ -373,30 +388,32 @@ impl KindSchema {
                 }
                 for (key, child) in map {
                     let named = join(path, key);
-                    let any = join(path, "*");
-                    let child_pointer =
-                        format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
                     let child_path = if self.fields.contains_key(&named) {
                         named
-                    } else if self.fields.contains_key(&any) {
-                        any
+                    } else if self.fields.contains_key(&join(path, "*")) {
+                        join(path, "*")
                     } else if path.is_empty() && key == "kind" {
                         continue;
                     } else {
                         out.push(UnknownField {
-                            pointer: child_pointer,
+                            pointer: child_pointer(key),
                             name: key.clone(),
                             suggestion: self.nearest(path, key),
                         });
                         continue;
                     };
-                    self.walk_unknown(child, &child_path, &child_pointer, out);
+                    // Only mappings and lists hold fields of their own.
+                    if matches!(child, Value::Object(_) | Value::Array(_)) {
+                        self.walk_unknown(child, &child_path, &child_pointer(key), out);
+                    }
                 }
             }
             Value::Array(items) => {
                 let each = format!("{path}[]");
                 for (i, item) in items.iter().enumerate() {
-                    self.walk_unknown(item, &each, &format!("{pointer}/{i}"), out);
+                    if matches!(item, Value::Object(_) | Value::Array(_)) {
+                        self.walk_unknown(item, &each, &format!("{pointer}/{i}"), out);
+                    }
                 }
             }
             _ => {}

@@ -83,8 +83,31 @@ fn pattern() -> &'static Regex {
     })
 }
 
+/// A plain ISO date (`2025-03-05`), the form nearly every record uses, read without the
+/// general pattern.
+fn iso_date(text: &str) -> Option<Result<When, String>> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i32> {
+        b.get(r)?.iter().try_fold(0i32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + i32::from(c - b'0'))
+        })
+    };
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    Some(
+        Date::new(y as i16, m as i8, d as i8)
+            .map(When::Date)
+            .map_err(|_| format!("'{text}' is not a valid calendar date")),
+    )
+}
+
 /// Reads one of the accepted date or date-time forms.
 pub fn parse(text: &str) -> Result<When, String> {
+    if let Some(read) = iso_date(text) {
+        return read;
+    }
     let caps = pattern()
         .captures(text)
         .ok_or_else(|| format!("'{text}' is not a date (expected a form such as 2025-03-05)"))?;
