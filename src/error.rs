@@ -123,7 +123,8 @@ impl Error {
         Some(annotate_snippets::Renderer::plain().render(report))
     }
 
-    pub(crate) fn io(file: &std::path::Path, err: std::io::Error) -> Self {
+    /// An input or output error on a file.
+    pub fn io(file: &std::path::Path, err: std::io::Error) -> Self {
         Error::new(ErrorKind::Io, err.to_string()).with_file(file.display().to_string())
     }
 }

@@ -1,3 +1,7 @@
+//! The `yardstick` command: parses the arguments, calls the library, prints.
+
+mod cli;
+
 fn main() {
-    std::process::exit(yardstick::cli::main_with(std::env::args_os()));
+    std::process::exit(cli::main_with(std::env::args_os()));
 }

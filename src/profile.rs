@@ -79,8 +79,14 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
         .with_file(path.display().to_string())
     })?;
     let text = String::from_utf8_lossy(&bytes);
-    let value = serde_saphyr::from_str_with_options::<T>(
-        text.strip_prefix('\u{feff}').unwrap_or(&text),
+    let value = parse_yaml(&text, what).map_err(|e| e.with_file(path.display().to_string()))?;
+    Ok((value, records::sha256(&bytes)))
+}
+
+/// Parses the YAML text of a profile or a waiver file.
+fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_saphyr::from_str_with_options::<T>(
+        text.strip_prefix('\u{feff}').unwrap_or(text),
         records::yaml_options(),
     )
     .map_err(|e| {
@@ -89,10 +95,8 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
             ErrorKind::InvalidProfile,
             format!("the {what} cannot be read: {}", e.without_snippet()),
         )
-        .with_file(path.display().to_string())
         .with_position(line, column)
-    })?;
-    Ok((value, records::sha256(&bytes)))
+    })
 }
 
 /// Whether a file is a readable profile (and so holds no records).
@@ -106,6 +110,17 @@ impl LoadedProfile {
         Ok(LoadedProfile {
             file: path.display().to_string(),
             sha256,
+            source,
+            profile,
+        })
+    }
+
+    /// A contract profile from its YAML text, shown in reports as `name`.
+    pub fn parse(text: &str, name: &str, source: ProfileSource) -> Result<LoadedProfile> {
+        let profile = parse_yaml::<Profile>(text, "profile").map_err(|e| e.with_file(name))?;
+        Ok(LoadedProfile {
+            file: name.to_string(),
+            sha256: records::sha256(text.as_bytes()),
             source,
             profile,
         })

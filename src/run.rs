@@ -121,19 +121,56 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .as_deref()
         .map(LoadedWaivers::read)
         .transpose()?;
-    let tailoring = Tailoring::new(&standard, &submission, profile.as_ref(), waivers.as_ref())?;
+    score(
+        &standard,
+        &submission,
+        profile.as_ref(),
+        waivers.as_ref(),
+        options.lang,
+    )
+}
+
+/// Scores a submission, read from a folder or built in memory, against a standard, with the
+/// evaluator's contract profile and waiver file when there are any: the report every printer
+/// renders.
+///
+/// ```
+/// use yardstick::{score, Lang, Standard, Submission};
+///
+/// let standard = Standard::builtin("requests")?;
+/// let manifest = "standard: requests\nperiod: {start: 2025-01-01, end: 2025-12-31}\n";
+/// let records = vec![serde_json::json!({
+///     "kind": "request", "id": "R-1", "received_at": "2025-03-03 09:00", "channel": "hotline",
+///     "category": "environment", "urgency": "normal", "summary": "楼道堆放杂物",
+///     "accepted_at": "2025-03-03 09:10", "responded_at": "2025-03-03 10:00",
+///     "handling_unit": "城市管理办", "completed_at": "2025-03-05 17:00", "result": "已清理",
+///     "notified_at": "2025-03-05 17:30", "rated_at": "2025-03-06 10:00",
+///     "status": "completed", "satisfaction": "satisfied",
+/// })];
+/// let report = score(&standard, &Submission::from_records(manifest, records), None, None, Lang::En)?;
+/// assert_eq!(report.summary.records, 1);
+/// # Ok::<(), yardstick::Error>(())
+/// ```
+pub fn score(
+    standard: &Standard,
+    submission: &Submission,
+    profile: Option<&LoadedProfile>,
+    waivers: Option<&LoadedWaivers>,
+    lang: Lang,
+) -> Result<Report> {
+    let tailoring = Tailoring::new(standard, submission, profile, waivers)?;
     let mut findings = crate::sink::Collector::new();
-    let evaluation = engine::evaluate(&standard, &submission, &tailoring, &mut findings);
+    let evaluation = engine::evaluate(standard, submission, &tailoring, &mut findings);
     Ok(report::build(
         report::Given {
-            standard: &standard,
-            submission: &submission,
+            standard,
+            submission,
             tailoring: &tailoring,
-            profile: profile.as_ref(),
-            waiver_file: waivers.as_ref(),
+            profile,
+            waiver_file: waivers,
         },
         &evaluation,
         findings.into_sorted(),
-        options.lang,
+        lang,
     ))
 }

@@ -25,8 +25,13 @@ pub struct Submission {
     pub manifest_file: Option<(String, String)>,
     /// The record files found, in path order; they are read as they are evaluated.
     pub files: Vec<SourceFile>,
+    /// Records handed over in memory (a portal's), evaluated before the files.
+    pub records: Vec<records::Record>,
     pub findings: Vec<Finding>,
 }
+
+/// The name in-memory records are shown under; each record's line is its place in the list.
+pub const IN_MEMORY: &str = "records";
 
 fn shown(path: &Path) -> String {
     path.components()
@@ -67,6 +72,7 @@ impl Submission {
             manifest: Manifest::default(),
             manifest_file: None,
             files: Vec::new(),
+            records: Vec::new(),
             findings: Vec::new(),
         };
         // The manifest and the profile it names are not records.
@@ -159,6 +165,51 @@ impl Submission {
             })
             .collect();
         Ok(sub)
+    }
+
+    /// A submission built in memory, as a portal receives it: the manifest's YAML text and the
+    /// records, each a JSON object (with its `kind` unless the standard has one kind). Findings
+    /// about a record name it as line N of `records`, N its place in the list (from 1).
+    ///
+    /// ```
+    /// let manifest = "standard: requests\nperiod: {start: 2025-01-01, end: 2025-12-31}\n";
+    /// let records = vec![serde_json::json!({"kind": "request", "id": "R-1"})];
+    /// let submission = yardstick::Submission::from_records(manifest, records);
+    /// assert_eq!(submission.manifest.standard.as_deref(), Some("requests"));
+    /// assert_eq!(submission.records.len(), 1);
+    /// ```
+    pub fn from_records(
+        manifest: &str,
+        records: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Submission {
+        let name = MANIFEST_NAMES[0];
+        let (manifest_value, findings) = Manifest::parse(manifest, name);
+        let mut read_errors = Vec::new();
+        let values = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (v, i as u64 + 1))
+            .collect();
+        let records = records::records_of(values, IN_MEMORY, &mut read_errors);
+        let mut sub = Submission {
+            root: None,
+            manifest: manifest_value,
+            manifest_file: Some((name.to_string(), records::sha256(manifest.as_bytes()))),
+            files: Vec::new(),
+            records,
+            findings,
+        };
+        for e in read_errors {
+            sub.findings.push(problem(
+                IN_MEMORY,
+                e.line,
+                0,
+                builtin::PARSE,
+                Severity::Major,
+                e.message,
+            ));
+        }
+        sub
     }
 
     fn read_manifest(&mut self, path: &Path, name: &str) {

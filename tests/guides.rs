@@ -7,9 +7,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use yardstick::run::{self, Options};
-use yardstick::standard::model::Section;
-use yardstick::standard::Registry;
+use yardstick::Options;
+use yardstick::Registry;
+use yardstick::Section;
 
 /// Each guide with the least number of rules and indicators of its own, and of sections holding
 /// them.
@@ -37,12 +37,13 @@ fn fixture(id: &str, name: &str) -> (PathBuf, Option<PathBuf>) {
     (root.join(name), contract.is_file().then_some(contract))
 }
 
-fn check(sub: &Path, contract: Option<PathBuf>) -> yardstick::report::Report {
+fn check(sub: &Path, contract: Option<PathBuf>) -> yardstick::Report {
     let options = Options {
         profile: contract,
         ..Options::default()
     };
-    run::check(&[sub.to_path_buf()], &options).unwrap_or_else(|e| panic!("{}: {e}", sub.display()))
+    yardstick::check(&[sub.to_path_buf()], &options)
+        .unwrap_or_else(|e| panic!("{}: {e}", sub.display()))
 }
 
 /// (own rules, own indicators, sections holding them), counted in the guide's own file.

@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use yardstick::run::{self, Options};
-use yardstick::standard::{lint, Registry, Standard};
+use yardstick::Options;
+use yardstick::{lint, Registry, Standard};
 
 #[test]
 fn every_shipped_rule_passes_on_some_fixture_record_and_fails_on_another() {
@@ -19,7 +19,7 @@ fn every_shipped_rule_passes_on_some_fixture_record_and_fails_on_another() {
             profile: contract,
             ..Options::default()
         };
-        let report = run::check(std::slice::from_ref(&sub), &options)
+        let report = yardstick::check(std::slice::from_ref(&sub), &options)
             .unwrap_or_else(|e| panic!("{}: {e}", sub.display()));
         for r in &report.rules {
             let entry = seen.entry(r.id.clone()).or_default();
@@ -53,7 +53,7 @@ fn every_shipped_standard_lints_clean() {
     let registry = Registry::builtin();
     for id in registry.ids() {
         let standard = Standard::load(&registry, &id).unwrap();
-        let warnings = lint::lint(&standard);
+        let warnings = lint(&standard);
         assert!(
             warnings.is_empty(),
             "{id}:\n{}",
@@ -158,7 +158,7 @@ fn the_reference_pages_under_docs_standards_match_the_shipped_standards() {
     let registry = Registry::builtin();
     for id in registry.ids() {
         let standard = Standard::load(&registry, &id).unwrap();
-        let generated = yardstick::cli::reference_markdown(&standard).unwrap();
+        let generated = yardstick::reference_markdown(&standard).unwrap();
         let page = root.join(format!("docs/standards/{id}.md"));
         let committed = std::fs::read_to_string(&page).unwrap_or_default();
         assert!(

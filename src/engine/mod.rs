@@ -138,9 +138,13 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// A batch judged in parallel holds about this many bytes of record files, or this many units.
 const BATCH_BYTES: usize = 16 << 20;
 const BATCH_UNITS: usize = 512;
+/// In-memory records are judged in runs of this many.
+const MEMORY_CHUNK: usize = 1024;
 
-/// A piece of work: a whole file, or a chunk of whole lines of a JSON Lines file.
+/// A piece of work: a whole file, a chunk of whole lines of a JSON Lines file, or a run of the
+/// records held in memory.
 enum Unit {
+    Memory(std::ops::Range<usize>),
     Whole(usize),
     Lines {
         file: usize,
@@ -175,7 +179,12 @@ pub fn evaluate(
         JValue::from_dyn_object(notes.clone()),
     );
     let files = &submission.files;
-    let names: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    // In-memory records are shown under one name, after the files.
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.path.clone())
+        .chain([crate::submission::IN_MEMORY.to_string()])
+        .collect();
     let mut inputs: Vec<InputRead> = files
         .iter()
         .map(|f| InputRead {
@@ -226,12 +235,17 @@ pub fn evaluate(
                      fold: &mut dyn FnMut(UnitResult, &mut dyn FindingSink)| {
         let results: Vec<UnitResult> = std::mem::take(batch)
             .into_par_iter()
-            .map(|unit| judge_unit(&plan, files, unit))
+            .map(|unit| judge_unit(&plan, submission, unit))
             .collect();
         for r in results {
             fold(r, sink);
         }
     };
+    let memory = submission.records.len();
+    for start in (0..memory).step_by(MEMORY_CHUNK) {
+        batch.push(Unit::Memory(start..memory.min(start + MEMORY_CHUNK)));
+    }
+    run_batch(&mut batch, sink, &mut fold);
     for (fi, file) in files.iter().enumerate() {
         if records::reader(file.format).by_lines() {
             let (sha, errors) = chunks(file, |first_line, bytes| {
@@ -357,8 +371,19 @@ fn chunks(file: &SourceFile, mut each: impl FnMut(u64, Vec<u8>)) -> (String, Vec
 }
 
 /// Reads and judges one unit.
-fn judge_unit(plan: &Plan, files: &[SourceFile], unit: Unit) -> UnitResult {
+fn judge_unit(plan: &Plan, submission: &Submission, unit: Unit) -> UnitResult {
+    let files = &submission.files;
     match unit {
+        Unit::Memory(range) => {
+            let read = submission.records.get(range).unwrap_or_default();
+            UnitResult {
+                file: files.len(),
+                sha256: None,
+                records: read.len(),
+                errors: Vec::new(),
+                verdicts: read.iter().map(|r| plan.judge(r.clone())).collect(),
+            }
+        }
         Unit::Whole(fi) => {
             let Some(file) = files.get(fi) else {
                 return UnitResult {

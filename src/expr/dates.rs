@@ -138,18 +138,6 @@ pub fn parse(text: &str) -> Result<When, String> {
     Ok(When::DateTime(date.to_datetime(time), offset))
 }
 
-/// Reads an Excel serial day number (1900 date system) as a date.
-pub fn from_excel_serial(serial: f64) -> Option<Date> {
-    if !(1.0..=2_958_465.0).contains(&serial) {
-        return None;
-    }
-    // Excel counts 1900-02-29, a day that never was; serials from 61 on are one day late.
-    let base = Date::constant(1899, 12, 30);
-    let days = serial.floor() as i64;
-    let days = if days < 61 { days + 1 } else { days };
-    base.checked_add(jiff::Span::new().days(days)).ok()
-}
-
 /// `b - a` in whole days.
 pub fn days_between(a: Date, b: Date) -> i64 {
     a.until(b).map_or(0, |span| i64::from(span.get_days()))
@@ -213,13 +201,5 @@ mod tests {
         assert_eq!(days_between(d(2024, 2, 27), d(2024, 3, 1)), 3);
         assert_eq!(days_between(d(2025, 1, 10), d(2025, 1, 3)), -7);
         assert_eq!(days_between(d(2024, 12, 31), d(2025, 1, 1)), 1);
-    }
-
-    #[test]
-    fn excel_serials_match_excel() {
-        assert_eq!(from_excel_serial(45658.0), Some(d(2025, 1, 1)));
-        assert_eq!(from_excel_serial(59.0), Some(d(1900, 2, 28)));
-        assert_eq!(from_excel_serial(61.0), Some(d(1900, 3, 1)));
-        assert_eq!(from_excel_serial(-3.0), None);
     }
 }

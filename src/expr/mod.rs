@@ -21,7 +21,6 @@ use minijinja::{
 use regex::Regex;
 
 pub use calendar::Calendar;
-pub use minijinja::Expression;
 
 /// The steps one evaluation of an expression or message may take before it is stopped with an
 /// error (a guard against runaway loops over large lists).

@@ -52,43 +52,6 @@ impl ReadError {
     }
 }
 
-/// A file read: its hash, the records it held, and what could not be read.
-#[derive(Debug, Clone)]
-pub struct FileRead {
-    pub path: String,
-    /// Where it was read from, to find the lines of fields a finding points at.
-    pub disk: std::path::PathBuf,
-    pub format: Format,
-    pub sha256: String,
-    pub records: Vec<Record>,
-    pub errors: Vec<ReadError>,
-}
-
-impl FileRead {
-    /// The lines of the fields of the records starting on these lines, by record line and JSON
-    /// pointer; empty for a format whose fields sit on their record's line (JSONL) or that
-    /// cannot be read again.
-    pub fn field_lines(
-        &self,
-        record_lines: &[u64],
-    ) -> std::collections::BTreeMap<u64, std::collections::HashMap<String, u64>> {
-        if !matches!(self.format, Format::Yaml | Format::Json) {
-            return Default::default();
-        }
-        match std::fs::read(&self.disk) {
-            // Only the same bytes that were read: a file changed since is not guessed at.
-            Ok(bytes) if sha256(&bytes) == self.sha256 => match std::str::from_utf8(&bytes) {
-                Ok(text) => position::field_lines(
-                    text.strip_prefix('\u{feff}').unwrap_or(text),
-                    record_lines,
-                ),
-                Err(_) => Default::default(),
-            },
-            _ => Default::default(),
-        }
-    }
-}
-
 /// The formats records come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -269,30 +232,6 @@ pub fn records_of(
     records
 }
 
-/// Reads one whole file of records; `shown` is the path reports use.
-pub fn read_file(path: &Path, shown: &str, format: Format) -> FileRead {
-    let mut read = FileRead {
-        path: shown.to_string(),
-        disk: path.to_path_buf(),
-        format,
-        sha256: String::new(),
-        records: Vec::new(),
-        errors: Vec::new(),
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            read.errors.push(unreadable(&e));
-            return read;
-        }
-    };
-    read.sha256 = sha256(&bytes);
-    let (records, errors) = read_bytes(&bytes, shown, format);
-    read.records = records;
-    read.errors = errors;
-    read
-}
-
 /// The records of a whole file's bytes, and what could not be read.
 pub fn read_bytes(bytes: &[u8], shown: &str, format: Format) -> (Vec<Record>, Vec<ReadError>) {
     let reader = reader(format);
@@ -324,11 +263,15 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
 mod tests {
     use super::*;
 
-    fn read_str(name: &str, text: &str) -> FileRead {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        read_file(&path, name, Format::of(&path).unwrap())
+    struct Read {
+        records: Vec<Record>,
+        errors: Vec<ReadError>,
+    }
+
+    fn read_str(name: &str, text: &str) -> Read {
+        let (records, errors) =
+            read_bytes(text.as_bytes(), name, Format::of(Path::new(name)).unwrap());
+        Read { records, errors }
     }
 
     #[test]

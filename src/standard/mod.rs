@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 pub use model::{
     Band, BasisDoc, Direction, Evidence, Grade, Indicator, IndicatorScoring, Measure, Parameter,
-    Rule, RuleScoring, Severity, Status, Target,
+    Rule, RuleScoring, Section, Severity, Status, Target,
 };
 pub use resolve::{Registry, Resolved};
 
