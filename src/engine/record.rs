@@ -94,6 +94,7 @@ pub(super) struct Plan<'a> {
     params: JValue,
     sub: JValue,
     notes: JValue,
+    patterns: JValue,
 }
 
 impl<'a> Plan<'a> {
@@ -166,7 +167,21 @@ impl<'a> Plan<'a> {
                     .collect()
             })
             .collect();
+        // Every expression a record meets, for the patterns its `matches` calls name.
+        let sources = standard
+            .rules
+            .iter()
+            .flat_map(|r| r.def.when.iter().chain([&r.def.assert]))
+            .chain(
+                standard
+                    .indicators
+                    .iter()
+                    .flat_map(|x| x.def.where_.iter().chain(x.def.value.iter())),
+            )
+            .map(String::as_str);
+        let patterns = expr::Patterns::compile(sources, &tailoring.params);
         Plan {
+            patterns: JValue::from_object(patterns),
             standard,
             tailoring,
             period,
@@ -206,6 +221,7 @@ impl<'a> Plan<'a> {
             params => self.params.clone(),
             submission => self.sub.clone(),
             __notes => self.notes.clone(),
+            __patterns => self.patterns.clone(),
             __lang => lang_code(lang),
         }
     }

@@ -52,6 +52,99 @@ pub fn conjuncts(source: &str) -> Vec<String> {
     out
 }
 
+/// What a `matches(text, pattern)` call names as its pattern, when that is known before any
+/// record is read: a literal text, or a parameter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PatternArg {
+    Literal(String),
+    Param(String),
+}
+
+/// The patterns an expression's `matches` calls name.
+pub fn pattern_args(source: &str) -> Vec<PatternArg> {
+    fn each_arg(list: &[CallArg], out: &mut Vec<PatternArg>) {
+        for arg in list {
+            match arg {
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => walk(e, out),
+            }
+        }
+    }
+    fn walk(e: &Expr, out: &mut Vec<PatternArg>) {
+        match e {
+            Expr::Var(_) | Expr::Const(_) => {}
+            Expr::Slice(s) => {
+                walk(&s.expr, out);
+                for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
+                    walk(part, out);
+                }
+            }
+            Expr::UnaryOp(u) => walk(&u.expr, out),
+            Expr::BinOp(b) => {
+                walk(&b.left, out);
+                walk(&b.right, out);
+            }
+            Expr::Compare(c) => {
+                walk(&c.expr, out);
+                for step in &c.ops {
+                    walk(&step.expr, out);
+                }
+            }
+            Expr::IfExpr(i) => {
+                walk(&i.test_expr, out);
+                walk(&i.true_expr, out);
+                if let Some(f) = &i.false_expr {
+                    walk(f, out);
+                }
+            }
+            Expr::Filter(f) => {
+                if let Some(e) = &f.expr {
+                    walk(e, out);
+                }
+                each_arg(&f.args, out);
+            }
+            Expr::Test(t) => {
+                walk(&t.expr, out);
+                each_arg(&t.args, out);
+            }
+            Expr::GetAttr(g) => walk(&g.expr, out),
+            Expr::GetItem(g) => {
+                walk(&g.expr, out);
+                walk(&g.subscript_expr, out);
+            }
+            Expr::Call(c) => {
+                if matches!(&c.expr, Expr::Var(v) if v.id == "matches") {
+                    match c.args.get(1) {
+                        Some(CallArg::Pos(Expr::Const(k))) => {
+                            if let Some(text) = k.value.as_str() {
+                                out.push(PatternArg::Literal(text.to_string()));
+                            }
+                        }
+                        Some(CallArg::Pos(Expr::GetAttr(g))) => {
+                            if matches!(&g.expr, Expr::Var(v) if v.id == "params") {
+                                out.push(PatternArg::Param(g.name.to_string()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                walk(&c.expr, out);
+                each_arg(&c.args, out);
+            }
+            Expr::List(l) => l.items.iter().for_each(|i| walk(i, out)),
+            Expr::Tuple(t) => t.items.iter().for_each(|i| walk(i, out)),
+            Expr::Map(m) => m.keys.iter().chain(&m.values).for_each(|i| walk(i, out)),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(expr) = parse_expr(source) {
+        walk(&expr, &mut out);
+    }
+    out
+}
+
 fn op_name(op: BinOpKind) -> Option<&'static str> {
     Some(match op {
         BinOpKind::Lt => "<",
@@ -375,6 +468,46 @@ pub fn compare(a: Value, op: String, b: Value) -> Result<Value, JinjaError> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every expression of every shipped standard, as it is printed back before compiling: a
+    /// change in the template engine's parser (whose machinery API is pinned to one release)
+    /// shows here as a changed snapshot, not as a silently different evaluation.
+    #[test]
+    fn every_shipped_expression_reprints_as_before() {
+        use crate::standard::{Registry, Standard, Target};
+        let registry = Registry::builtin();
+        let mut out = String::new();
+        for id in registry.ids() {
+            let standard = Standard::load(&registry, &id).unwrap();
+            let mut line = |item: &str, what: &str, source: &str| {
+                let printed = super::guard(source).unwrap_or_else(|| "(does not parse)".into());
+                out.push_str(&format!("{id} {item} {what}: {printed}\n"));
+            };
+            for rule in &standard.rules {
+                if let Some(when) = &rule.def.when {
+                    line(&rule.def.id, "when", when);
+                }
+                line(&rule.def.id, "assert", &rule.def.assert);
+            }
+            for ind in &standard.indicators {
+                if let Some(w) = &ind.def.where_ {
+                    line(&ind.def.id, "where", w);
+                }
+                if let Some(v) = &ind.def.value {
+                    line(&ind.def.id, "value", v);
+                }
+                if let Target::Expr(t) = &ind.def.target {
+                    line(&ind.def.id, "target", t);
+                }
+            }
+        }
+        assert!(
+            out.lines().count() > 500,
+            "{} expressions",
+            out.lines().count()
+        );
+        insta::assert_snapshot!(out);
+    }
     use super::*;
     use minijinja::context;
 

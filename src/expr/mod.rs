@@ -10,7 +10,6 @@ pub mod checksum;
 pub mod dates;
 pub mod guard;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -46,49 +45,46 @@ pub fn new_environment() -> Environment<'static> {
     env
 }
 
-/// Registers the helper functions on an environment.
+/// The helper functions, each named once: the list linting and documentation use, and the
+/// registration on an environment.
+macro_rules! helpers {
+    ($($name:literal => $function:path),* $(,)?) => {
+        /// The names of the helper functions, for linting and documentation.
+        pub const HELPERS: &[&str] = &[$($name),*];
+
+        fn add_helper_functions(env: &mut Environment<'_>) {
+            $(env.add_function($name, $function);)*
+        }
+    };
+}
+
+helpers! {
+    "date" => date,
+    "days_between" => days_between,
+    "hours_between" => hours_between,
+    "working_days_between" => working_days_between,
+    "add_working_days" => add_working_days,
+    "add_days" => add_days,
+    "overdue" => overdue,
+    "matches" => matches,
+    "valid_id_number" => valid_id_number,
+    "valid_credit_code" => valid_credit_code,
+    "in_period" => in_period,
+    "before_period" => before_period,
+    "after_period" => after_period,
+    "period_share" => period_share,
+    "missed_due" => missed_due,
+    "unanswered" => unanswered,
+}
+
+/// Registers the helper functions and tests on an environment.
 pub fn add_helpers(env: &mut Environment<'_>) {
     env.add_function(guard::HELPER, guard::compare);
-    env.add_function("date", date);
-    env.add_function("days_between", days_between);
-    env.add_function("hours_between", hours_between);
-    env.add_function("working_days_between", working_days_between);
-    env.add_function("add_working_days", add_working_days);
-    env.add_function("add_days", add_days);
-    env.add_function("overdue", overdue);
-    env.add_function("matches", matches);
-    env.add_function("valid_id_number", valid_id_number);
-    env.add_function("valid_credit_code", valid_credit_code);
-    env.add_function("in_period", in_period);
-    env.add_function("before_period", before_period);
-    env.add_function("after_period", after_period);
+    add_helper_functions(env);
     env.add_test("in_period", in_period_test);
     env.add_test("before_period", before_period_test);
     env.add_test("after_period", after_period_test);
-    env.add_function("period_share", period_share);
-    env.add_function("missed_due", missed_due);
-    env.add_function("unanswered", unanswered);
 }
-
-/// The names of the helper functions, for linting and documentation.
-pub const HELPERS: &[&str] = &[
-    "date",
-    "days_between",
-    "hours_between",
-    "working_days_between",
-    "add_working_days",
-    "add_days",
-    "overdue",
-    "matches",
-    "valid_id_number",
-    "valid_credit_code",
-    "in_period",
-    "before_period",
-    "after_period",
-    "period_share",
-    "missed_due",
-    "unanswered",
-];
 
 /// The name under which an evaluation's [`Notes`] sit in its context.
 pub const NOTES: &str = "__notes";
@@ -520,11 +516,54 @@ fn unanswered(
     Ok(Value::from(out))
 }
 
-/// `matches(text, regex)`: whether the regular expression matches somewhere in the text.
-fn matches(text: Value, pattern: String) -> Result<Value, JinjaError> {
-    thread_local! {
-        static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+/// The name under which a run's compiled [`Patterns`] sit in its contexts.
+pub const PATTERNS: &str = "__patterns";
+
+/// The regular expressions a run's `matches` calls name (literal texts and parameters),
+/// compiled once before any record is read; a bad one keeps its error for the calls that use it.
+#[derive(Debug, Default)]
+pub struct Patterns {
+    compiled: HashMap<String, Result<Regex, String>>,
+}
+
+impl minijinja::value::Object for Patterns {}
+
+impl Patterns {
+    /// Compiles the patterns that the expressions' `matches` calls name, with the run's
+    /// parameters.
+    pub fn compile<'a>(
+        sources: impl IntoIterator<Item = &'a str>,
+        params: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Patterns {
+        let mut compiled = HashMap::new();
+        for source in sources {
+            for arg in guard::pattern_args(source) {
+                let text = match arg {
+                    guard::PatternArg::Literal(t) => t,
+                    guard::PatternArg::Param(name) => {
+                        match params.get(&name).and_then(serde_json::Value::as_str) {
+                            Some(t) => t.to_string(),
+                            None => continue,
+                        }
+                    }
+                };
+                if !compiled.contains_key(&text) {
+                    let re = compile_pattern(&text);
+                    compiled.insert(text, re);
+                }
+            }
+        }
+        Patterns { compiled }
     }
+}
+
+fn compile_pattern(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| format!("matches: bad regular expression: {e}"))
+}
+
+/// `matches(text, regex)`: whether the regular expression matches somewhere in the text. The
+/// run's patterns were compiled before it began; one computed from a record is compiled here.
+fn matches(state: &State, text: Value, pattern: String) -> Result<Value, JinjaError> {
     if is_missing(&text) {
         return Ok(Value::from(false));
     }
@@ -532,17 +571,17 @@ fn matches(text: Value, pattern: String) -> Result<Value, JinjaError> {
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(|| text.to_string());
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if !cache.contains_key(&pattern) {
-            let re = Regex::new(&pattern)
-                .map_err(|e| invalid(format!("matches: bad regular expression: {e}")))?;
-            cache.insert(pattern.clone(), re);
-        }
-        Ok(Value::from(
-            cache.get(&pattern).is_some_and(|re| re.is_match(&text)),
-        ))
-    })
+    let run = state.lookup(PATTERNS);
+    let known = run
+        .as_ref()
+        .and_then(|v| v.downcast_object_ref::<Patterns>())
+        .and_then(|p| p.compiled.get(&pattern));
+    let is_match = match known {
+        Some(Ok(re)) => re.is_match(&text),
+        Some(Err(e)) => return Err(invalid(e.clone())),
+        None => compile_pattern(&pattern).map_err(invalid)?.is_match(&text),
+    };
+    Ok(Value::from(is_match))
 }
 
 fn as_code(x: &Value) -> Option<String> {
@@ -600,6 +639,39 @@ mod tests {
             params => context!{ days => 7 },
             submission => context!{ calendar => "cn-mainland", period => context!{ end => "2025-12-31" } },
         })
+    }
+
+    #[test]
+    fn patterns_named_by_literals_and_parameters_are_compiled_before_the_run() {
+        let params: std::collections::BTreeMap<String, serde_json::Value> = [
+            ("good".to_string(), serde_json::json!("\\d{18}")),
+            ("bad".to_string(), serde_json::json!("(")),
+        ]
+        .into_iter()
+        .collect();
+        let patterns = Patterns::compile(
+            [
+                "matches(record.a, '^x') and not matches(record.b, params.good)",
+                "matches(record.c, params.bad)",
+            ],
+            &params,
+        );
+        let mut keys: Vec<&String> = patterns.compiled.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["(", "\\d{18}", "^x"]);
+        let run = |e: &str| {
+            environment().compile_expression(e).unwrap().eval(context! {
+                record => to_value(&serde_json::json!({"a": "xy", "b": "440308193604130231", "c": "z"})),
+                params => to_value(&params),
+                __patterns => Value::from_object(Patterns::compile([e], &params)),
+            })
+        };
+        assert!(run("matches(record.a, '^x')").unwrap().is_true());
+        assert!(run("matches(record.b, params.good)").unwrap().is_true());
+        let err = run("matches(record.c, params.bad)").unwrap_err();
+        assert!(err.to_string().contains("bad regular expression"), "{err}");
+        // A pattern computed from the record is compiled when it is met.
+        assert!(run("matches(record.a, record.a[:1])").unwrap().is_true());
     }
 
     #[test]
