@@ -547,10 +547,9 @@ impl Patterns {
                         }
                     }
                 };
-                if !compiled.contains_key(&text) {
-                    let re = compile_pattern(&text);
-                    compiled.insert(text, re);
-                }
+                compiled
+                    .entry(text)
+                    .or_insert_with_key(|t| compile_pattern(t));
             }
         }
         Patterns { compiled }
