@@ -128,6 +128,38 @@ pub enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Judge one shard of a large submission's record files, for `merge`.
+    ///
+    /// Writes the shard's partial result (JSON Lines): each record's verdict, never the record.
+    /// See docs/scale.md.
+    Partial {
+        #[command(flatten)]
+        common: Common,
+        /// Which shard: the K-th of N contiguous runs of the record files in path order.
+        #[arg(long, value_name = "K/N")]
+        shard: yardstick::Shard,
+        /// Write the partial result (JSON Lines) to this file.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Merge the shards' partial results into the check of the whole submission.
+    ///
+    /// The same output and exit status as `check` over all of the submission.
+    Merge {
+        #[command(flatten)]
+        common: Common,
+        /// The partial results, one per shard, in any order.
+        #[arg(long = "partial", value_name = "FILE", required = true, num_args = 1..)]
+        partials: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Fail (exit 1) on a finding at or above this severity.
+        #[arg(long, value_enum, default_value = "major")]
+        fail_on: FailOnArg,
+        /// Fail (exit 1) when the score is under this.
+        #[arg(long, value_name = "N", value_parser = finite_number, allow_negative_numbers = true)]
+        min_score: Option<f64>,
+    },
     /// List, show, lint and inspect standards.
     Standards {
         #[command(subcommand)]
@@ -245,21 +277,40 @@ fn execute(cli: Cli) -> Result<i32> {
             min_score,
         } => {
             let report = yardstick::check(&common.paths, &options(&common, &cli.standards))?;
-            let text = match format {
-                CheckFormat::Json => yardstick::render(&report, Format::Json, false)?,
-                CheckFormat::Text => yardstick::render(&report, Format::CheckText, color_wanted())?,
-            };
-            print(&text)?;
-            let reasons = report.verdict(fail_on.into(), min_score);
-            if reasons.is_empty() {
-                Ok(0)
-            } else {
-                eprintln!(
-                    "yardstick: the submission does not meet the bar: {}",
-                    reasons.join("; ")
-                );
-                Ok(1)
-            }
+            verdict(&report, format, fail_on, min_score)
+        }
+        Command::Merge {
+            common,
+            partials,
+            format,
+            fail_on,
+            min_score,
+        } => {
+            let options = options(&common, &cli.standards);
+            let report = yardstick::merge(&common.paths, &options, &partials)?;
+            verdict(&report, format, fail_on, min_score)
+        }
+        Command::Partial {
+            common,
+            shard,
+            output,
+        } => {
+            let mut inputs = common.paths.clone();
+            inputs.extend(common.profile.iter().cloned());
+            inputs.extend(common.waivers.iter().cloned());
+            inputs.extend(common.standard.iter().map(PathBuf::from));
+            refuse_input(&output, &inputs)?;
+            let shown = output.display().to_string();
+            let file = std::fs::File::create(&output).map_err(|e| Error::io(&output, e))?;
+            let mut out = std::io::BufWriter::new(file);
+            yardstick::partial(
+                &common.paths,
+                &options(&common, &cli.standards),
+                shard,
+                &mut out,
+                &shown,
+            )?;
+            Ok(0)
         }
         Command::Report {
             common,
@@ -300,22 +351,62 @@ fn execute(cli: Cli) -> Result<i32> {
 }
 
 /// Writes through a temporary file and a rename, refusing to replace any input.
-fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
-    if path.exists() {
-        let target = path.canonicalize().map_err(|e| Error::io(path, e))?;
-        for input in inputs {
-            let Ok(input) = input.canonicalize() else {
-                continue;
+/// Prints a check's report and says whether the submission meets the bar (exit 0) or not (1).
+fn verdict(
+    report: &yardstick::Report,
+    format: CheckFormat,
+    fail_on: FailOnArg,
+    min_score: Option<f64>,
+) -> Result<i32> {
+    let text = match format {
+        CheckFormat::Json => yardstick::render(report, Format::Json, false)?,
+        CheckFormat::Text => yardstick::render(report, Format::CheckText, color_wanted())?,
+    };
+    print(&text)?;
+    let reasons = report.verdict(fail_on.into(), min_score);
+    if reasons.is_empty() {
+        Ok(0)
+    } else {
+        eprintln!(
+            "yardstick: the submission does not meet the bar: {}",
+            reasons.join("; ")
+        );
+        Ok(1)
+    }
+}
+
+/// Refuses an output path that is an input, or lies inside an input folder (where it would be
+/// read as a record file by the next run).
+fn refuse_input(path: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let target = match path.canonicalize() {
+        Ok(t) => t,
+        // A new file: where its folder really is.
+        Err(_) => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
             };
-            if target == input || (input.is_dir() && target.starts_with(&input)) {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    "refusing to write the report over an input file",
-                )
-                .with_file(path.display().to_string()));
-            }
+            let dir = dir.canonicalize().map_err(|e| Error::io(&dir, e))?;
+            dir.join(path.file_name().unwrap_or_default())
+        }
+    };
+    for input in inputs {
+        let Ok(input) = input.canonicalize() else {
+            continue;
+        };
+        if target == input || (input.is_dir() && target.starts_with(&input)) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "refusing to write over an input file or into the submission folder",
+            )
+            .with_file(path.display().to_string()));
         }
     }
+    Ok(())
+}
+
+fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
+    refuse_input(path, inputs)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

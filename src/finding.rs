@@ -1,6 +1,6 @@
 //! Findings: what the report says is wrong, with the record and place it concerns.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::standard::Severity;
 use crate::text::{Lang, Text};
@@ -26,7 +26,7 @@ pub mod builtin {
 }
 
 /// A finding's status: the requirement was not met, or could not be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingStatus {
     Fail,
@@ -35,7 +35,7 @@ pub enum FindingStatus {
 
 /// Where a finding points: the record (kind and id), the file, line and column, and the JSON
 /// pointer of the field inside the record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Location {
     pub kind: Option<String>,
     pub id: Option<String>,
@@ -47,7 +47,7 @@ pub struct Location {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,

@@ -38,14 +38,18 @@ mod submission;
 mod text;
 
 pub use describe::{explain_text, overview, reference_markdown};
-pub use engine::{evaluate, Evaluation, IndicatorTally, InputRead, Outcome, RuleTally, WaiverUse};
+pub use engine::{
+    evaluate, Evaluation, IndicatorTally, InputRead, Outcome, RuleTally, Shard, WaiverUse,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use finding::{builtin, Finding, FindingStatus, Location};
 pub use manifest::{Manifest, Period, Waiver};
 pub use profile::{LoadedProfile, LoadedWaivers, ParamSource, Profile, ProfileSource, Tailoring};
 pub use records::{Format as RecordFormat, Reader, Record, SourceFile};
 pub use report::{render, FailOn, Format, Given, Renderer, Report};
-pub use run::{check, is_path, load_standard, registry, score, Options};
+pub use run::{
+    check, is_path, load_standard, merge, open, partial, registry, score, Opened, Options,
+};
 pub use sink::{Collector, FindingSink};
 pub use standard::lint::lint;
 pub use standard::{Direction, Evidence, Measure, Registry, Section, Severity, Standard, Status};

@@ -66,8 +66,105 @@ pub fn load_standard(
     Standard::load(registry, &id)
 }
 
+/// A submission opened with the standard, the profile and the waivers it is scored with.
+pub struct Opened {
+    pub standard: Standard,
+    pub submission: Submission,
+    pub profile: Option<LoadedProfile>,
+    pub waivers: Option<LoadedWaivers>,
+}
+
+impl Opened {
+    /// How the evaluator tailored the standard for this submission.
+    pub fn tailoring(&self) -> Result<Tailoring> {
+        Tailoring::new(
+            &self.standard,
+            &self.submission,
+            self.profile.as_ref(),
+            self.waivers.as_ref(),
+        )
+    }
+
+    /// The report of an evaluation of this submission.
+    pub fn report(
+        &self,
+        tailoring: &Tailoring,
+        evaluation: &crate::engine::Evaluation,
+        findings: Vec<crate::finding::Finding>,
+        lang: Lang,
+    ) -> Report {
+        report::build(
+            report::Given {
+                standard: &self.standard,
+                submission: &self.submission,
+                tailoring,
+                profile: self.profile.as_ref(),
+                waiver_file: self.waivers.as_ref(),
+            },
+            evaluation,
+            findings,
+            lang,
+        )
+    }
+}
+
 /// Checks a submission and returns its report.
 pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
+    let opened = open(paths, options)?;
+    score(
+        &opened.standard,
+        &opened.submission,
+        opened.profile.as_ref(),
+        opened.waivers.as_ref(),
+        options.lang,
+    )
+}
+
+/// Judges one shard of a submission's record files and writes its partial result, for
+/// [`merge`] to combine with the others.
+pub fn partial(
+    paths: &[PathBuf],
+    options: &Options,
+    shard: crate::engine::Shard,
+    out: &mut dyn std::io::Write,
+    shown: &str,
+) -> Result<()> {
+    let opened = open(paths, options)?;
+    let tailoring = opened.tailoring()?;
+    crate::engine::write_partial(
+        &opened.standard,
+        &opened.submission,
+        &tailoring,
+        shard,
+        out,
+        shown,
+    )
+}
+
+/// The report of a submission from the partial results of its shards: the same report, byte
+/// for byte, as [`check`] over the whole submission.
+pub fn merge(paths: &[PathBuf], options: &Options, partials: &[PathBuf]) -> Result<Report> {
+    let opened = open(paths, options)?;
+    let tailoring = opened.tailoring()?;
+    let mut findings = crate::sink::Collector::new();
+    let evaluation = crate::engine::merge(
+        &opened.standard,
+        &opened.submission,
+        &tailoring,
+        partials,
+        &mut findings,
+    )?;
+    Ok(opened.report(
+        &tailoring,
+        &evaluation,
+        findings.into_sorted(),
+        options.lang,
+    ))
+}
+
+/// Opens a submission and loads what it is scored with: the standard (the evaluator's, else
+/// the one the manifest names), the contract profile and the waiver file.
+pub fn open(paths: &[PathBuf], options: &Options) -> Result<Opened> {
     let submission = Submission::open(paths)?;
     let mut registry = registry(&options.standards_dirs)?;
     // The standard is a shipped one named by id, or the evaluator's own (--standard, --standards);
@@ -121,13 +218,12 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .as_deref()
         .map(LoadedWaivers::read)
         .transpose()?;
-    score(
-        &standard,
-        &submission,
-        profile.as_ref(),
-        waivers.as_ref(),
-        options.lang,
-    )
+    Ok(Opened {
+        standard,
+        submission,
+        profile,
+        waivers,
+    })
 }
 
 /// Scores a submission, read from a folder or built in memory, against a standard, with the

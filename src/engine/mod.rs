@@ -3,6 +3,7 @@
 //! folded, in the order the records were read, into the tally. Findings go to a sink as they are
 //! found; no record is held once it has been judged.
 
+mod partial;
 mod record;
 mod tally;
 
@@ -13,6 +14,7 @@ use minijinja::Value as JValue;
 use rayon::prelude::*;
 use serde_json::Value;
 
+pub use partial::{merge, write_partial, Shard};
 pub use record::Outcome;
 
 use crate::expr::{self, to_value};
@@ -154,6 +156,7 @@ enum Unit {
 }
 
 /// What judging a unit gave.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct UnitResult {
     file: usize,
     /// The file's hash, for a whole file.
@@ -171,44 +174,78 @@ pub fn evaluate(
     sink: &mut dyn FindingSink,
 ) -> Evaluation {
     let notes = std::sync::Arc::new(expr::Notes::default());
-    let plan = Plan::new(
+    let plan = plan(standard, submission, tailoring, &notes);
+    let mut fold = Fold::new(&plan, submission);
+    judge_all(&plan, submission, 0..submission.files.len(), &mut |r| {
+        fold.unit(r, sink)
+    });
+    fold.finish(submission, &notes, sink)
+}
+
+/// What judging a run's records needs, worked out once.
+fn plan<'a>(
+    standard: &'a Standard,
+    submission: &Submission,
+    tailoring: &'a Tailoring,
+    notes: &std::sync::Arc<expr::Notes>,
+) -> Plan<'a> {
+    Plan::new(
         standard,
         tailoring,
         submission.period(),
         submission_value(standard, submission, tailoring),
         JValue::from_dyn_object(notes.clone()),
-    );
-    let files = &submission.files;
-    // In-memory records are shown under one name, after the files.
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.path.clone())
-        .chain([crate::submission::IN_MEMORY.to_string()])
-        .collect();
-    let mut inputs: Vec<InputRead> = files
-        .iter()
-        .map(|f| InputRead {
-            path: f.path.clone(),
-            sha256: String::new(),
-            records: 0,
-        })
-        .collect();
-    let mut tally = Tally::default();
-    let mut duplicates = Vec::new();
-    let mut fold = |result: UnitResult, sink: &mut dyn FindingSink| {
+    )
+}
+
+/// The judged units folded, in the order they were read, into the tally; what the fold finds
+/// (parse errors, each record's findings, duplicate ids) goes to the sink.
+struct Fold<'p> {
+    plan: &'p Plan<'p>,
+    names: Vec<String>,
+    inputs: Vec<InputRead>,
+    tally: Tally,
+    duplicates: Vec<Finding>,
+}
+
+impl<'p> Fold<'p> {
+    fn new(plan: &'p Plan<'p>, submission: &Submission) -> Fold<'p> {
+        let files = &submission.files;
+        Fold {
+            plan,
+            // In-memory records are shown under one name, after the files.
+            names: files
+                .iter()
+                .map(|f| f.path.clone())
+                .chain([crate::submission::IN_MEMORY.to_string()])
+                .collect(),
+            inputs: files
+                .iter()
+                .map(|f| InputRead {
+                    path: f.path.clone(),
+                    sha256: String::new(),
+                    records: 0,
+                })
+                .collect(),
+            tally: Tally::default(),
+            duplicates: Vec::new(),
+        }
+    }
+
+    fn unit(&mut self, result: UnitResult, sink: &mut dyn FindingSink) {
         let file = result.file;
-        if let Some(input) = inputs.get_mut(file) {
+        if let Some(input) = self.inputs.get_mut(file) {
             input.records += result.records;
             if let Some(sha) = result.sha256 {
                 input.sha256 = sha;
             }
         }
-        let name = names.get(file).cloned().unwrap_or_default();
+        let name = self.names.get(file).cloned().unwrap_or_default();
         for e in result.errors {
             sink.finding(parse_finding(&name, e));
         }
         for verdict in result.verdicts {
-            tally.records_read += 1;
+            self.tally.records_read += 1;
             for f in verdict.findings {
                 sink.finding(f);
             }
@@ -217,36 +254,103 @@ pub fn evaluate(
             };
             if let Some(id) = &verdict.id {
                 if let Some((first_file, first_line)) =
-                    tally.first_seen(kind, id, file as u32, line)
+                    self.tally.first_seen(kind, id, file as u32, line)
                 {
-                    let first = names.get(first_file as usize).cloned().unwrap_or_default();
-                    duplicates.push(duplicate(&plan, kind, id, &name, line, &first, first_line));
+                    let first = self
+                        .names
+                        .get(first_file as usize)
+                        .cloned()
+                        .unwrap_or_default();
+                    self.duplicates.push(duplicate(
+                        self.plan, kind, id, &name, line, &first, first_line,
+                    ));
                 }
             }
             if let Some(judgement) = verdict.judgement {
-                tally.add(kind, verdict.id.as_deref(), file as u32, line, judgement);
+                self.tally
+                    .add(kind, verdict.id.as_deref(), file as u32, line, judgement);
             }
         }
-    };
+    }
+
+    fn finish(
+        mut self,
+        submission: &Submission,
+        notes: &expr::Notes,
+        sink: &mut dyn FindingSink,
+    ) -> Evaluation {
+        let (plan, tally) = (self.plan, &self.tally);
+        let (standard, tailoring) = (plan.standard, plan.tailoring);
+        let (rules, waiver_uses) = tally.rules(plan, &self.names);
+        let indicators = tally.indicators(plan);
+        let present: Vec<&str> = tally
+            .kinds_present
+            .iter()
+            .filter_map(|&k| plan.kinds.get(k).copied())
+            .collect();
+        let missing_evidence: Vec<(String, f64)> = tailoring
+            .evidence
+            .iter()
+            .filter(|(kind, need)| {
+                **need == Evidence::Required && !present.contains(&kind.as_str())
+            })
+            .map(|(kind, _)| (kind.clone(), points_over_kind(standard, tailoring, kind)))
+            .collect();
+        for (kind, points) in &missing_evidence {
+            sink.finding(missing_evidence_finding(standard, kind, *points));
+        }
+        place_fields(&submission.files, &self.inputs, &mut self.duplicates);
+        for f in self.duplicates {
+            sink.finding(f);
+        }
+        for f in submission.findings.iter().chain(&tailoring.findings) {
+            sink.finding(f.clone());
+        }
+        Evaluation {
+            records_read: self.tally.records_read,
+            records_evaluated: self.tally.records_evaluated,
+            rules,
+            indicators,
+            waiver_uses,
+            missing_evidence,
+            uncovered_years: notes.uncovered_years(),
+            inputs: self.inputs,
+        }
+    }
+}
+
+/// Reads and judges the record files in `range` (and, when it starts at the first file, the
+/// records held in memory), a batch at a time in parallel, handing each unit's result to `each`
+/// in the order read.
+fn judge_all(
+    plan: &Plan,
+    submission: &Submission,
+    range: std::ops::Range<usize>,
+    each: &mut dyn FnMut(UnitResult),
+) {
+    let files = &submission.files;
     let mut batch: Vec<Unit> = Vec::new();
     let mut batch_bytes = 0usize;
-    let run_batch = |batch: &mut Vec<Unit>,
-                     sink: &mut dyn FindingSink,
-                     fold: &mut dyn FnMut(UnitResult, &mut dyn FindingSink)| {
+    let run_batch = |batch: &mut Vec<Unit>, each: &mut dyn FnMut(UnitResult)| {
         let results: Vec<UnitResult> = std::mem::take(batch)
             .into_par_iter()
-            .map(|unit| judge_unit(&plan, submission, unit))
+            .map(|unit| judge_unit(plan, submission, unit))
             .collect();
         for r in results {
-            fold(r, sink);
+            each(r);
         }
     };
-    let memory = submission.records.len();
-    for start in (0..memory).step_by(MEMORY_CHUNK) {
-        batch.push(Unit::Memory(start..memory.min(start + MEMORY_CHUNK)));
+    if range.start == 0 {
+        let memory = submission.records.len();
+        for start in (0..memory).step_by(MEMORY_CHUNK) {
+            batch.push(Unit::Memory(start..memory.min(start + MEMORY_CHUNK)));
+        }
+        run_batch(&mut batch, each);
     }
-    run_batch(&mut batch, sink, &mut fold);
-    for (fi, file) in files.iter().enumerate() {
+    for fi in range {
+        let Some(file) = files.get(fi) else {
+            break;
+        };
         if records::reader(file.format).by_lines() {
             let (sha, errors) = chunks(file, |first_line, bytes| {
                 batch_bytes += bytes.len();
@@ -256,66 +360,30 @@ pub fn evaluate(
                     bytes,
                 });
                 if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
-                    run_batch(&mut batch, sink, &mut fold);
+                    run_batch(&mut batch, each);
                     batch_bytes = 0;
                 }
             });
-            // The file's hash and any read error, folded after its chunks.
-            run_batch(&mut batch, sink, &mut fold);
+            // The file's hash and any read error, after its chunks.
+            run_batch(&mut batch, each);
             batch_bytes = 0;
-            fold(
-                UnitResult {
-                    file: fi,
-                    sha256: Some(sha),
-                    records: 0,
-                    errors,
-                    verdicts: Vec::new(),
-                },
-                sink,
-            );
+            each(UnitResult {
+                file: fi,
+                sha256: Some(sha),
+                records: 0,
+                errors,
+                verdicts: Vec::new(),
+            });
         } else {
             batch_bytes += std::fs::metadata(&file.disk).map_or(0, |m| m.len() as usize);
             batch.push(Unit::Whole(fi));
             if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
-                run_batch(&mut batch, sink, &mut fold);
+                run_batch(&mut batch, each);
                 batch_bytes = 0;
             }
         }
     }
-    run_batch(&mut batch, sink, &mut fold);
-    let (rules, waiver_uses) = tally.rules(&plan, &names);
-    let indicators = tally.indicators(&plan);
-    let present: Vec<&str> = tally
-        .kinds_present
-        .iter()
-        .filter_map(|&k| plan.kinds.get(k).copied())
-        .collect();
-    let missing_evidence: Vec<(String, f64)> = tailoring
-        .evidence
-        .iter()
-        .filter(|(kind, need)| **need == Evidence::Required && !present.contains(&kind.as_str()))
-        .map(|(kind, _)| (kind.clone(), points_over_kind(standard, tailoring, kind)))
-        .collect();
-    for (kind, points) in &missing_evidence {
-        sink.finding(missing_evidence_finding(standard, kind, *points));
-    }
-    place_fields(files, &inputs, &mut duplicates);
-    for f in duplicates {
-        sink.finding(f);
-    }
-    for f in submission.findings.iter().chain(&tailoring.findings) {
-        sink.finding(f.clone());
-    }
-    Evaluation {
-        records_read: tally.records_read,
-        records_evaluated: tally.records_evaluated,
-        rules,
-        indicators,
-        waiver_uses,
-        missing_evidence,
-        uncovered_years: notes.uncovered_years(),
-        inputs,
-    }
+    run_batch(&mut batch, each);
 }
 
 /// Reads a line-by-line file in chunks of whole lines, handing each with the line it starts on

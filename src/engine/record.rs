@@ -4,6 +4,7 @@
 //! the order of the records (duplicate ids, copies of one record) is settled by the tally.
 
 use minijinja::{context, Value as JValue};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::expr::{self, to_value};
@@ -16,7 +17,8 @@ use crate::submission::Period;
 use crate::text::{Lang, Text};
 
 /// How an applicable (rule, record) pair came out; not-applicable pairs are only counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
     Fail,
@@ -43,7 +45,8 @@ impl Outcome {
 }
 
 /// What one record gives an indicator, after its `where`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(super) enum Contribution {
     /// `where` left it out (or it could not be counted: a finding says why).
     Out,
@@ -58,12 +61,14 @@ pub(super) enum Contribution {
 /// What the rules and indicators made of a record that was evaluated: one outcome per active
 /// rule of its kind (`None`: not applicable) and one contribution per active indicator over it,
 /// in the order of [`Plan::rules_of_kind`] and [`Plan::indicators_of_kind`].
+#[derive(Serialize, Deserialize)]
 pub(super) struct Judgement {
     pub rules: Box<[Option<Outcome>]>,
     pub contributions: Box<[Contribution]>,
 }
 
 /// One record, judged.
+#[derive(Serialize, Deserialize)]
 pub(super) struct Verdict {
     pub line: u64,
     /// The kind, by its index in [`Plan::kinds`], when the standard knows it.

@@ -108,6 +108,15 @@ impl Notes {
     }
 }
 
+impl Notes {
+    /// Notes years found uncovered elsewhere (a shard of the same run).
+    pub fn note_years(&self, years: impl IntoIterator<Item = i16>) {
+        if let Ok(mut set) = self.uncovered.lock() {
+            set.extend(years);
+        }
+    }
+}
+
 fn note_uncovered(state: &State, years: Vec<i16>) {
     if years.is_empty() {
         return;

@@ -34,7 +34,7 @@ impl Record {
 }
 
 /// Why (part of) a file could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadError {
     pub message: crate::text::Text,
     pub line: u64,

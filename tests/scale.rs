@@ -1,0 +1,173 @@
+//! A submission judged in shards (`yardstick partial --shard K/N`) and merged (`yardstick
+//! merge`) gives the same output, byte for byte, and the same exit status as one `check` over
+//! all of it; partials that do not belong together are refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn yardstick() -> Command {
+    Command::cargo_bin("yardstick").unwrap()
+}
+
+/// `check`'s JSON output and exit status.
+fn check(sub: &Path, extra: &[&str]) -> (Vec<u8>, Option<i32>) {
+    let out = yardstick()
+        .arg("check")
+        .arg(sub)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.stdout, out.status.code())
+}
+
+/// The partials of `count` shards, written to `dir`.
+fn partials(sub: &Path, count: usize, dir: &Path, extra: &[&str]) -> Vec<PathBuf> {
+    (1..=count)
+        .map(|k| {
+            let out = dir.join(format!("part-{k}-of-{count}.jsonl"));
+            yardstick()
+                .arg("partial")
+                .arg(sub)
+                .args(["--shard", &format!("{k}/{count}"), "-o"])
+                .arg(&out)
+                .args(extra)
+                .assert()
+                .success();
+            out
+        })
+        .collect()
+}
+
+fn merge(sub: &Path, parts: &[PathBuf], extra: &[&str]) -> std::process::Output {
+    yardstick()
+        .arg("merge")
+        .arg(sub)
+        .arg("--partial")
+        .args(parts)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn merged_shards_give_the_byte_identical_check_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // A typical year, plus a copy of one case file in the last folder: the same id in the first
+    // and the last shard, so the merge must settle a duplicate that no shard saw.
+    let sub = dir.path().join("sub");
+    common::copy_dir(Path::new("fixtures/elderly-care/typical"), &sub);
+    std::fs::create_dir_all(sub.join("zz-copies")).unwrap();
+    std::fs::copy(
+        "fixtures/elderly-care/typical/cases/t-001.yaml",
+        sub.join("zz-copies/t-001.yaml"),
+    )
+    .unwrap();
+    let contract = "fixtures/elderly-care/typical-contract.yaml";
+    for (folder, extra) in [
+        (sub.as_path(), vec!["--profile", contract]),
+        (Path::new("fixtures/elderly-care/edge-cases"), vec![]),
+        (Path::new("fixtures/community/typical"), vec![]),
+    ] {
+        let (one, status) = check(folder, &extra);
+        assert!(!one.is_empty());
+        for count in [1, 2, 3, 7] {
+            let parts_dir = tempfile::tempdir().unwrap();
+            let mut parts = partials(folder, count, parts_dir.path(), &extra);
+            parts.reverse(); // any order
+            let merged = merge(folder, &parts, &extra);
+            assert_eq!(
+                String::from_utf8_lossy(&merged.stdout),
+                String::from_utf8_lossy(&one),
+                "{} in {count} shards",
+                folder.display()
+            );
+            assert_eq!(merged.status.code(), status);
+        }
+    }
+    let (one, _) = check(&sub, &["--profile", contract]);
+    assert!(
+        String::from_utf8_lossy(&one).contains("YS-DUPLICATE-ID"),
+        "the copy is a duplicate"
+    );
+}
+
+#[test]
+fn partials_that_do_not_belong_together_are_refused() {
+    let sub = Path::new("fixtures/elderly-care/typical");
+    let contract = "fixtures/elderly-care/typical-contract.yaml";
+    let dir = tempfile::tempdir().unwrap();
+    let with_contract = partials(
+        sub,
+        2,
+        &mkdir(dir.path().join("a")),
+        &["--profile", contract],
+    );
+    let without = partials(sub, 2, &mkdir(dir.path().join("b")), &[]);
+    let refused = |parts: &[PathBuf], extra: &[&str], why: &str| {
+        let out = merge(sub, parts, extra);
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.stdout.is_empty(), "{why}: {err}");
+        err
+    };
+    // Made with another profile than the merge's.
+    let err = refused(&with_contract, &[], "another profile");
+    assert!(err.contains("other parameters"), "{err}");
+    // A shard missing, or given twice.
+    refused(
+        &with_contract[..1],
+        &["--profile", contract],
+        "a shard missing",
+    );
+    refused(
+        &[with_contract[0].clone(), with_contract[0].clone()],
+        &["--profile", contract],
+        "a shard twice",
+    );
+    // Shards of two different runs do not mix either when their tailoring differs.
+    refused(
+        &[with_contract[0].clone(), without[1].clone()],
+        &["--profile", contract],
+        "mixed runs",
+    );
+    // A partial cut short (its run did not finish).
+    let text = std::fs::read_to_string(&without[1]).unwrap();
+    let cut = dir.path().join("cut.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&cut, lines[..lines.len() - 1].join("\n")).unwrap();
+    let err = refused(&[without[0].clone(), cut], &[], "cut short");
+    assert!(err.contains("incomplete"), "{err}");
+    // Not a partial at all.
+    let err = refused(
+        &[without[0].clone(), PathBuf::from(contract)],
+        &[],
+        "not a partial",
+    );
+    assert!(err.contains("not a partial"), "{err}");
+}
+
+#[test]
+fn a_partial_is_never_written_into_the_submission_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    common::copy_dir(Path::new("fixtures/requests/typical"), &sub);
+    let out = yardstick()
+        .arg("partial")
+        .arg(&sub)
+        .args(["--shard", "1/1", "-o"])
+        .arg(sub.join("part.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!sub.join("part.jsonl").exists());
+}
+
+fn mkdir(path: PathBuf) -> PathBuf {
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
