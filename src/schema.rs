@@ -66,6 +66,8 @@ pub struct KindSchema {
     labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
     /// The paths whose values hold defined fields of their own (`""` for the record itself).
     parents: std::collections::HashSet<String>,
+    /// The defined paths, for the lookups of the unknown-field walk.
+    defined: std::collections::HashSet<String>,
 }
 
 /// A field a record carries that its kind's schema does not define.
@@ -165,6 +167,7 @@ impl KindSchema {
             documents,
             validators,
             parents,
+            defined: fields.keys().cloned().collect(),
             fields,
             period,
             period_grace,
@@ -370,7 +373,7 @@ impl KindSchema {
     /// Objects the schema leaves open (no properties of their own) are not looked into.
     pub fn unknown_fields(&self, record: &Value) -> Vec<UnknownField> {
         let mut out = Vec::new();
-        self.walk_unknown(record, "", "", &mut out);
+        self.walk_unknown(record, &mut String::new(), &mut String::new(), &mut out);
         out
     }
 
@@ -378,43 +381,70 @@ impl KindSchema {
         self.parents.contains(path)
     }
 
-    fn walk_unknown(&self, node: &Value, path: &str, pointer: &str, out: &mut Vec<UnknownField>) {
-        let child_pointer =
-            |key: &str| format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+    /// Walks a record's mappings and lists; `path` is the dotted schema path of `node`
+    /// (`sessions[].date`) and `pointer` its JSON pointer, both grown and cut back in place.
+    fn walk_unknown(
+        &self,
+        node: &Value,
+        path: &mut String,
+        pointer: &mut String,
+        out: &mut Vec<UnknownField>,
+    ) {
+        let (path_len, pointer_len) = (path.len(), pointer.len());
+        let push_pointer = |pointer: &mut String, key: &str| {
+            pointer.push('/');
+            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        };
         match node {
             Value::Object(map) => {
                 if !self.has_children(path) {
                     return;
                 }
                 for (key, child) in map {
-                    let named = join(path, key);
-                    let child_path = if self.fields.contains_key(&named) {
-                        named
-                    } else if self.fields.contains_key(&join(path, "*")) {
-                        join(path, "*")
-                    } else if path.is_empty() && key == "kind" {
-                        continue;
-                    } else {
+                    if path_len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    let mut defined = self.defined.contains(path.as_str());
+                    if !defined {
+                        path.truncate(path_len);
+                        if path_len > 0 {
+                            path.push('.');
+                        }
+                        path.push('*');
+                        defined = self.defined.contains(path.as_str());
+                    }
+                    if defined {
+                        // Only mappings and lists hold fields of their own.
+                        if matches!(child, Value::Object(_) | Value::Array(_)) {
+                            push_pointer(pointer, key);
+                            self.walk_unknown(child, path, pointer, out);
+                            pointer.truncate(pointer_len);
+                        }
+                    } else if !(path_len == 0 && key == "kind") {
+                        path.truncate(path_len);
+                        push_pointer(pointer, key);
                         out.push(UnknownField {
-                            pointer: child_pointer(key),
+                            pointer: pointer.clone(),
                             name: key.clone(),
                             suggestion: self.nearest(path, key),
                         });
-                        continue;
-                    };
-                    // Only mappings and lists hold fields of their own.
-                    if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        self.walk_unknown(child, &child_path, &child_pointer(key), out);
+                        pointer.truncate(pointer_len);
                     }
+                    path.truncate(path_len);
                 }
             }
             Value::Array(items) => {
-                let each = format!("{path}[]");
+                path.push_str("[]");
                 for (i, item) in items.iter().enumerate() {
                     if matches!(item, Value::Object(_) | Value::Array(_)) {
-                        self.walk_unknown(item, &each, &format!("{pointer}/{i}"), out);
+                        pointer.push('/');
+                        pointer.push_str(&i.to_string());
+                        self.walk_unknown(item, path, pointer, out);
+                        pointer.truncate(pointer_len);
                     }
                 }
+                path.truncate(path_len);
             }
             _ => {}
         }

@@ -314,6 +314,17 @@ impl<'a> Plan<'a> {
                 return verdict;
             }
         }
+        let judgement = |rules: Box<[Option<Outcome>]>, contributions: Box<[Contribution]>| {
+            Some(Judgement {
+                rules,
+                contributions,
+            })
+        };
+        // A kind no active rule or indicator is about is only read and checked.
+        if self.rules_of_kind[ki].is_empty() && self.indicators_of_kind[ki].is_empty() {
+            verdict.judgement = judgement(Box::new([]), Box::new([]));
+            return verdict;
+        }
         let record = Judged {
             kind: &kind,
             schema,
@@ -340,10 +351,7 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|&ii| self.contribution(ii, &location, &ctx, &mut verdict.findings))
             .collect();
-        verdict.judgement = Some(Judgement {
-            rules,
-            contributions,
-        });
+        verdict.judgement = judgement(rules, contributions);
         verdict
     }
 
