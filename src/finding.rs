@@ -26,7 +26,9 @@ pub mod builtin {
 }
 
 /// A finding's status: the requirement was not met, or could not be evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingStatus {
     Fail,
@@ -35,7 +37,19 @@ pub enum FindingStatus {
 
 /// Where a finding points: the record (kind and id), the file, line and column, and the JSON
 /// pointer of the field inside the record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(deny_unknown_fields)]
 pub struct Location {
     pub kind: Option<String>,
     pub id: Option<String>,
@@ -47,7 +61,8 @@ pub struct Location {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,

@@ -16,7 +16,7 @@ use crate::text::{Lang, Text};
 
 /// A waiver as written in a contract profile or a waiver file (with its approver), or as an
 /// organisation's request in its manifest (with none).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
     /// A rule id (a glob pattern may name several, never every rule).

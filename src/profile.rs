@@ -46,7 +46,7 @@ pub struct Profile {
 
 /// Where a profile came from: the evaluator's command line, or the submission folder (named by
 /// the manifest, used only when no `--profile` was given).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileSource {
     CommandLine,
@@ -147,7 +147,7 @@ impl LoadedWaivers {
 }
 
 /// Where a parameter's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamSource {
     /// The standard's default.

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The language a report is written in. Chinese is the default: the guides are Chinese first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
@@ -15,7 +17,7 @@ pub enum Lang {
 ///
 /// A map with any key but `zh` and `en` is refused: in a YAML flow map, an unquoted English text
 /// with a comma (`{zh: 甲, en: one, two}`) would otherwise lose what follows the comma.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Text {
     Plain(String),

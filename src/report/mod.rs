@@ -19,13 +19,16 @@ use crate::text::Text;
 
 pub use render::{render, Format, Renderer};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Tool {
+    #[schemars(extend("const" = "yardstick"))]
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ProfileInfo {
     pub file: String,
     pub sha256: String,
@@ -37,13 +40,15 @@ pub struct ProfileInfo {
     pub overrides: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct BasisInfo {
     pub code: Option<String>,
     pub title: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct StandardInfo {
     pub id: String,
     pub version: String,
@@ -57,20 +62,23 @@ pub struct StandardInfo {
     pub basis: Vec<BasisInfo>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Input {
     pub path: String,
     pub sha256: String,
     pub records: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PeriodInfo {
     pub start: String,
     pub end: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SubmissionInfo {
     pub organisation: Value,
     pub contract: Value,
@@ -79,7 +87,8 @@ pub struct SubmissionInfo {
     pub inputs: Vec<Input>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Counts {
     pub pass: u64,
     pub fail: u64,
@@ -88,13 +97,15 @@ pub struct Counts {
     pub waived: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct GradeInfo {
     pub id: String,
     pub title: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     pub records: usize,
     pub records_evaluated: usize,
@@ -109,7 +120,8 @@ pub struct Summary {
 }
 
 /// Findings by severity.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SeverityCounts {
     pub critical: usize,
     pub major: usize,
@@ -117,7 +129,8 @@ pub struct SeverityCounts {
     pub info: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SectionResult {
     pub id: String,
     pub title: String,
@@ -129,7 +142,8 @@ pub struct SectionResult {
     pub indicators: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RuleResult {
     pub id: String,
     pub title: String,
@@ -151,7 +165,8 @@ pub struct RuleResult {
     pub status: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct IndicatorResult {
     pub id: String,
     pub title: String,
@@ -172,7 +187,8 @@ pub struct IndicatorResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct WaivedResult {
     pub rule: String,
     pub record: crate::finding::Location,
@@ -180,14 +196,16 @@ pub struct WaivedResult {
 }
 
 /// A parameter's value and where it came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ParameterInfo {
     pub value: Value,
     pub source: ParamSource,
 }
 
 /// A waiver the organisation asked for in its manifest: listed for the evaluator, not applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct WaiverRequest {
     pub rule: String,
     pub records: Vec<String>,
@@ -195,7 +213,8 @@ pub struct WaiverRequest {
 }
 
 /// A required kind the submission holds no record of, and the points that cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MissingEvidence {
     pub kind: String,
     /// The kind's name in the report's language.
@@ -204,13 +223,15 @@ pub struct MissingEvidence {
 }
 
 /// A file of the evaluator's that the run used, with its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct FileInfo {
     pub file: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct WaiverInfo {
     pub rule: String,
     pub records: Vec<String>,
@@ -223,8 +244,10 @@ pub struct WaiverInfo {
 }
 
 /// The report: the canonical result every format is rendered from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Report {
+    #[schemars(extend("const" = 1))]
     pub report_version: u32,
     pub tool: Tool,
     pub lang: Lang,
@@ -359,6 +382,29 @@ fn indicator_scored(
         Some(met),
         if met { "pass" } else { "fail" },
     )
+}
+
+/// The JSON Schema of the JSON report, generated from the report's types (the published copy
+/// is `schemas/report.schema.json`; a test keeps the two the same).
+pub fn schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut schema =
+        serde_json::to_value(generator.into_root_schema_for::<Report>()).unwrap_or_default();
+    if let Some(map) = schema.as_object_mut() {
+        map.insert(
+            "$id".into(),
+            "https://yardstick.invalid/schemas/report.schema.json".into(),
+        );
+        map.insert("title".into(), "yardstick report".into());
+        map.insert(
+            "description".into(),
+            "The canonical JSON report (report_version 1). Every other format is rendered from it."
+                .into(),
+        );
+    }
+    schema
 }
 
 /// What a run was given: the standard, the submission, and how the evaluator tailored it.
@@ -792,4 +838,23 @@ fn waiver_info(
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The published report schema is the one the report's types give: regenerate it with
+    /// `YARDSTICK_WRITE_SCHEMA=1 cargo test --lib report_schema`.
+    #[test]
+    fn the_published_report_schema_is_generated_from_the_report_types() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json");
+        let generated = serde_json::to_string_pretty(&super::schema()).unwrap() + "\n";
+        if std::env::var_os("YARDSTICK_WRITE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let published = std::fs::read_to_string(path).unwrap();
+        assert!(
+            published == generated,
+            "schemas/report.schema.json is not what the report types give; regenerate it with YARDSTICK_WRITE_SCHEMA=1 cargo test --lib report_schema"
+        );
+    }
 }
