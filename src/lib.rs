@@ -46,7 +46,7 @@ pub use finding::{builtin, Finding, FindingStatus, Location};
 pub use manifest::{Manifest, Period, Waiver};
 pub use profile::{LoadedProfile, LoadedWaivers, ParamSource, Profile, ProfileSource, Tailoring};
 pub use records::{Format as RecordFormat, Reader, Record, SourceFile};
-pub use report::{render, FailOn, Format, Given, Renderer, Report};
+pub use report::{render, schema as report_schema, FailOn, Format, Given, Renderer, Report};
 pub use run::{
     check, is_path, load_standard, merge, open, partial, registry, score, Opened, Options,
 };
