@@ -60,11 +60,103 @@ pub(super) enum Contribution {
 
 /// What the rules and indicators made of a record that was evaluated: one outcome per active
 /// rule of its kind (`None`: not applicable) and one contribution per active indicator over it,
-/// in the order of [`Plan::rules_of_kind`] and [`Plan::indicators_of_kind`].
-#[derive(Serialize, Deserialize)]
-pub(super) struct Judgement {
-    pub rules: Box<[Option<Outcome>]>,
-    pub contributions: Box<[Contribution]>,
+/// in the order of [`Plan::rules_of_kind`] and [`Plan::indicators_of_kind`]. It is kept for every
+/// record until the end of a run (copies of a record are judged together), so it is packed into
+/// one allocation: the rule count, two bits an outcome, then each contribution as a tag byte and
+/// its payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Judgement(Box<[u8]>);
+
+impl Judgement {
+    pub fn new(rules: &[Option<Outcome>], contributions: &[Contribution]) -> Judgement {
+        let n = rules.len();
+        let mut bytes = Vec::with_capacity(2 + n.div_ceil(4) + contributions.len());
+        bytes.extend_from_slice(&(n as u16).to_le_bytes());
+        for chunk in rules.chunks(4) {
+            let mut b = 0u8;
+            for (i, r) in chunk.iter().enumerate() {
+                let code = match r {
+                    None => 0,
+                    Some(Outcome::Pass) => 1,
+                    Some(Outcome::Fail) => 2,
+                    Some(Outcome::Error) => 3,
+                };
+                b |= code << (2 * i);
+            }
+            bytes.push(b);
+        }
+        for c in contributions {
+            match c {
+                Contribution::Out => bytes.push(0),
+                Contribution::Hit(false) => bytes.push(1),
+                Contribution::Hit(true) => bytes.push(2),
+                Contribution::Number(x) => {
+                    bytes.push(3);
+                    bytes.extend_from_slice(&x.to_le_bytes());
+                }
+                Contribution::Value(v) => {
+                    bytes.push(4);
+                    bytes.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    bytes.extend_from_slice(v.as_bytes());
+                }
+                Contribution::Unread => bytes.push(5),
+            }
+        }
+        Judgement(bytes.into_boxed_slice())
+    }
+
+    fn rule_count(&self) -> usize {
+        match self.0.get(..2) {
+            Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
+            _ => 0,
+        }
+    }
+
+    /// The outcome of the `pos`-th active rule of the record's kind.
+    pub fn rule(&self, pos: usize) -> Option<Outcome> {
+        if pos >= self.rule_count() {
+            return None;
+        }
+        let byte = self.0.get(2 + pos / 4)?;
+        match (byte >> (2 * (pos % 4))) & 3 {
+            1 => Some(Outcome::Pass),
+            2 => Some(Outcome::Fail),
+            3 => Some(Outcome::Error),
+            _ => None,
+        }
+    }
+
+    /// The contribution to the `pos`-th active indicator over the record's kind.
+    pub fn contribution(&self, pos: usize) -> Option<Contribution> {
+        let mut at = 2 + self.rule_count().div_ceil(4);
+        let mut index = 0;
+        loop {
+            let tag = *self.0.get(at)?;
+            at += 1;
+            let c = match tag {
+                0 => Contribution::Out,
+                1 => Contribution::Hit(false),
+                2 => Contribution::Hit(true),
+                3 => {
+                    let bytes: [u8; 8] = self.0.get(at..at + 8)?.try_into().ok()?;
+                    at += 8;
+                    Contribution::Number(f64::from_le_bytes(bytes))
+                }
+                4 => {
+                    let len: [u8; 4] = self.0.get(at..at + 4)?.try_into().ok()?;
+                    let len = u32::from_le_bytes(len) as usize;
+                    let text = std::str::from_utf8(self.0.get(at + 4..at + 4 + len)?).ok()?;
+                    at += 4 + len;
+                    Contribution::Value(text.to_string())
+                }
+                _ => Contribution::Unread,
+            };
+            if index == pos {
+                return Some(c);
+            }
+            index += 1;
+        }
+    }
 }
 
 /// One record, judged.
@@ -314,15 +406,12 @@ impl<'a> Plan<'a> {
                 return verdict;
             }
         }
-        let judgement = |rules: Box<[Option<Outcome>]>, contributions: Box<[Contribution]>| {
-            Some(Judgement {
-                rules,
-                contributions,
-            })
+        let judgement = |rules: Vec<Option<Outcome>>, contributions: Vec<Contribution>| {
+            Some(Judgement::new(&rules, &contributions))
         };
         // A kind no active rule or indicator is about is only read and checked.
         if self.rules_of_kind[ki].is_empty() && self.indicators_of_kind[ki].is_empty() {
-            verdict.judgement = judgement(Box::new([]), Box::new([]));
+            verdict.judgement = judgement(Vec::new(), Vec::new());
             return verdict;
         }
         let record = Judged {
@@ -729,5 +818,40 @@ fn lang_code(lang: Lang) -> &'static str {
     match lang {
         Lang::Zh => "zh",
         Lang::En => "en",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Contribution, Judgement, Outcome};
+
+    #[test]
+    fn a_packed_judgement_gives_back_every_outcome_and_contribution() {
+        let rules = [
+            Some(Outcome::Pass),
+            None,
+            Some(Outcome::Fail),
+            Some(Outcome::Error),
+            Some(Outcome::Pass),
+        ];
+        let contributions = [
+            Contribution::Out,
+            Contribution::Hit(true),
+            Contribution::Number(-2.5e-7),
+            Contribution::Value("护理等级 high".into()),
+            Contribution::Hit(false),
+            Contribution::Unread,
+        ];
+        let j = Judgement::new(&rules, &contributions);
+        for (i, r) in rules.iter().enumerate() {
+            assert_eq!(j.rule(i), *r);
+        }
+        assert_eq!(j.rule(rules.len()), None);
+        for (i, c) in contributions.iter().enumerate() {
+            assert_eq!(j.contribution(i).as_ref(), Some(c));
+        }
+        assert_eq!(j.contribution(contributions.len()), None);
+        let empty = Judgement::new(&[], &[]);
+        assert_eq!((empty.rule(0), empty.contribution(0)), (None, None));
     }
 }

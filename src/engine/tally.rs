@@ -119,14 +119,7 @@ impl Tally {
                 let worst = group
                     .members
                     .iter()
-                    .filter_map(|m| {
-                        m.judgement
-                            .rules
-                            .get(pos)
-                            .copied()
-                            .flatten()
-                            .map(|o| (m, o))
-                    })
+                    .filter_map(|m| m.judgement.rule(pos).map(|o| (m, o)))
                     .max_by_key(|(_, o)| o.badness());
                 let Some((member, outcome)) = worst else {
                     tally.not_applicable += 1;
@@ -192,16 +185,16 @@ impl Tally {
         // Each group counts once, as the least favourable of its members for the indicator's
         // direction; a group of one is its record.
         for group in self.groups.iter().filter(|g| g.kind == kind) {
-            let all: Vec<&Contribution> = group
+            let all: Vec<Contribution> = group
                 .members
                 .iter()
-                .filter_map(|m| m.judgement.contributions.get(pos))
+                .filter_map(|m| m.judgement.contribution(pos))
                 .collect();
             // A copy that `where` leaves out is less favourable, for a `higher` indicator, than
             // one it counts: the id then adds nothing but, in a rate, its place in the
             // denominator.
             let all_in = !all.iter().any(|c| matches!(c, Contribution::Out));
-            let parts: Vec<&Contribution> = all
+            let parts: Vec<Contribution> = all
                 .into_iter()
                 .filter(|c| !matches!(c, Contribution::Out))
                 .collect();
