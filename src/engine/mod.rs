@@ -435,7 +435,7 @@ fn chunks(file: &SourceFile, mut each: impl FnMut(u64, Vec<u8>)) -> (String, Vec
             break;
         }
     }
-    (crate::standard::hex(&hasher.finalize()), Vec::new())
+    (records::hex(&hasher.finalize()), Vec::new())
 }
 
 /// Reads and judges one unit.

@@ -87,9 +87,14 @@ pub fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Lowercase hex SHA-256 of bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    crate::standard::hex(&Sha256::digest(bytes))
+    hex(&Sha256::digest(bytes))
 }
 
 /// A record file found in a submission, not read yet: records are read as they are evaluated.

@@ -233,7 +233,7 @@ impl Standard {
                 hasher.update([0]);
             }
         }
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = crate::records::hex(&hasher.finalize());
         Ok(Standard {
             id: resolved.id,
             version: resolved.version,
@@ -335,11 +335,6 @@ pub fn default_grades() -> Vec<Grade> {
         grade("pass", 60.0, "合格", "Pass"),
         grade("fail", 0.0, "不合格", "Fail"),
     ]
-}
-
-/// Lowercase hexadecimal of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn plural(kind: &str) -> String {
