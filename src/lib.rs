@@ -44,7 +44,9 @@ pub use engine::{
 pub use error::{Error, ErrorKind, Result};
 pub use finding::{builtin, Finding, FindingStatus, Location};
 pub use manifest::{Manifest, Period, Waiver};
-pub use profile::{LoadedProfile, LoadedWaivers, ParamSource, Profile, ProfileSource, Tailoring};
+pub use profile::{
+    ItemTailoring, LoadedProfile, LoadedWaivers, ParamSource, Profile, ProfileSource, Tailoring,
+};
 pub use records::{Format as RecordFormat, Reader, Record, SourceFile};
 pub use report::{render, schema as report_schema, FailOn, Format, Given, Renderer, Report};
 pub use run::{

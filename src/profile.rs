@@ -178,6 +178,24 @@ impl SourcedWaiver {
     }
 }
 
+/// How a profile tailored one rule or indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ItemTailoring {
+    /// Whether it is scored (a profile's `select` and `deselect`).
+    pub active: bool,
+    /// Its points (the standard's, or a profile's `points`).
+    pub points: f64,
+}
+
+impl ItemTailoring {
+    fn new(points: f64) -> ItemTailoring {
+        ItemTailoring {
+            active: true,
+            points,
+        }
+    }
+}
+
 /// Everything tailoring decided, ready for evaluation.
 #[derive(Debug, Clone)]
 pub struct Tailoring {
@@ -187,10 +205,10 @@ pub struct Tailoring {
     pub evidence: BTreeMap<String, Evidence>,
     /// Waivers the organisation asked for in its manifest: listed, never applied.
     pub requests: Vec<Waiver>,
-    pub rule_active: Vec<bool>,
-    pub indicator_active: Vec<bool>,
-    pub rule_points: Vec<f64>,
-    pub indicator_points: Vec<f64>,
+    /// Per rule of the standard, in its order: whether it is scored, and for how many points.
+    pub rules: Vec<ItemTailoring>,
+    /// Per indicator of the standard, in its order.
+    pub indicators: Vec<ItemTailoring>,
     pub waivers: Vec<SourcedWaiver>,
     /// Each override applied, in words, for the report.
     pub overrides: Vec<Text>,
@@ -253,10 +271,16 @@ impl Tailoring {
                 .collect(),
             evidence: standard.evidence.clone(),
             requests: Vec::new(),
-            rule_active: vec![true; standard.rules.len()],
-            indicator_active: vec![true; standard.indicators.len()],
-            rule_points: standard.rules.iter().map(|r| r.def.points).collect(),
-            indicator_points: standard.indicators.iter().map(|i| i.def.points).collect(),
+            rules: standard
+                .rules
+                .iter()
+                .map(|r| ItemTailoring::new(r.def.points))
+                .collect(),
+            indicators: standard
+                .indicators
+                .iter()
+                .map(|i| ItemTailoring::new(i.def.points))
+                .collect(),
             waivers: Vec::new(),
             overrides: Vec::new(),
             findings: Vec::new(),
@@ -484,8 +508,8 @@ impl Tailoring {
         };
         if !p.select.is_empty() {
             let mut keep = (
-                vec![false; self.rule_active.len()],
-                vec![false; self.indicator_active.len()],
+                vec![false; self.rules.len()],
+                vec![false; self.indicators.len()],
             );
             for pattern in &p.select {
                 let hits = matching(pattern);
@@ -504,12 +528,12 @@ impl Tailoring {
             }
             for (i, k) in keep.0.iter().enumerate() {
                 if !k {
-                    self.rule_active[i] = false;
+                    self.rules[i].active = false;
                 }
             }
             for (i, k) in keep.1.iter().enumerate() {
                 if !k {
-                    self.indicator_active[i] = false;
+                    self.indicators[i].active = false;
                 }
             }
             let list = p.select.join(", ");
@@ -525,9 +549,9 @@ impl Tailoring {
             }
             for (is_rule, i, _) in hits {
                 if is_rule {
-                    self.rule_active[i] = false
+                    self.rules[i].active = false
                 } else {
-                    self.indicator_active[i] = false
+                    self.indicators[i].active = false
                 }
             }
             self.overrides.push(Text::bi(
@@ -543,8 +567,8 @@ impl Tailoring {
                 );
             }
             match ids.iter().find(|(_, _, x)| x == id) {
-                Some((true, i, _)) => self.rule_points[*i] = *points,
-                Some((false, i, _)) => self.indicator_points[*i] = *points,
+                Some((true, i, _)) => self.rules[*i].points = *points,
+                Some((false, i, _)) => self.indicators[*i].points = *points,
                 None => {
                     return Err(err(format!(
                         "points names '{id}', which the standard does not have"

@@ -122,15 +122,15 @@ fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f
         .rules
         .iter()
         .enumerate()
-        .filter(|(i, r)| tailoring.rule_active[*i] && r.def.applies_to == kind)
-        .map(|(i, _)| tailoring.rule_points[i])
+        .filter(|(i, r)| tailoring.rules[*i].active && r.def.applies_to == kind)
+        .map(|(i, _)| tailoring.rules[i].points)
         .sum();
     let indicators: f64 = standard
         .indicators
         .iter()
         .enumerate()
-        .filter(|(i, x)| tailoring.indicator_active[*i] && x.def.applies_to == kind)
-        .map(|(i, _)| tailoring.indicator_points[i])
+        .filter(|(i, x)| tailoring.indicators[*i].active && x.def.applies_to == kind)
+        .map(|(i, _)| tailoring.indicators[i].points)
         .sum();
     rules + indicators
 }

@@ -101,8 +101,8 @@ fn fingerprint(standard: &Standard, submission: &Submission, tailoring: &Tailori
     let text = serde_json::json!({
         "standard": [standard.id, standard.version],
         "parameters": tailoring.params,
-        "rules": tailoring.rule_active,
-        "indicators": tailoring.indicator_active,
+        "rules": tailoring.rules,
+        "indicators": tailoring.indicators,
         "waivers": waivers,
         "period": period,
         "calendar": submission.manifest.calendar,

@@ -209,26 +209,25 @@ impl<'a> Plan<'a> {
                 .map(|(i, _, _)| i)
                 .collect::<Vec<usize>>()
         };
-        let rules_of_kind = kinds
-            .iter()
-            .map(|k| {
-                of_kind(
-                    k,
-                    &mut standard
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| (i, r.def.applies_to.as_str(), tailoring.rule_active[i])),
-                )
-            })
-            .collect();
+        let rules_of_kind =
+            kinds
+                .iter()
+                .map(|k| {
+                    of_kind(
+                        k,
+                        &mut standard.rules.iter().enumerate().map(|(i, r)| {
+                            (i, r.def.applies_to.as_str(), tailoring.rules[i].active)
+                        }),
+                    )
+                })
+                .collect();
         let indicators_of_kind = kinds
             .iter()
             .map(|k| {
                 of_kind(
                     k,
                     &mut standard.indicators.iter().enumerate().map(|(i, x)| {
-                        (i, x.def.applies_to.as_str(), tailoring.indicator_active[i])
+                        (i, x.def.applies_to.as_str(), tailoring.indicators[i].active)
                     }),
                 )
             })

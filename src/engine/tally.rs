@@ -107,7 +107,7 @@ impl Tally {
     pub fn rules(&self, plan: &Plan, files: &[String]) -> (Vec<Option<RuleTally>>, Vec<WaiverUse>) {
         let standard = plan.standard;
         let mut tallies: Vec<Option<RuleTally>> = (0..standard.rules.len())
-            .map(|i| plan.tailoring.rule_active[i].then(RuleTally::default))
+            .map(|i| plan.tailoring.rules[i].active.then(RuleTally::default))
             .collect();
         let mut uses: Vec<(usize, usize, WaiverUse)> = Vec::new();
         for (gi, group) in self.groups.iter().enumerate() {
@@ -162,7 +162,7 @@ impl Tally {
         let standard = plan.standard;
         (0..standard.indicators.len())
             .map(|ii| {
-                if !plan.tailoring.indicator_active[ii] {
+                if !plan.tailoring.indicators[ii].active {
                     return None;
                 }
                 let kind = plan.kind_index(&standard.indicators[ii].def.applies_to)?;

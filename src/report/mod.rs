@@ -438,7 +438,7 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
             rule_scores.push(None);
             continue;
         };
-        let points = tailoring.rule_points[i];
+        let points = tailoring.rules[i].points;
         let gone = missing(&rule.def.applies_to);
         let scored = rule_scored(points, rule.def.scoring, t, gone);
         counts.pass += t.pass;
@@ -477,7 +477,7 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
             indicator_scores.push(None);
             continue;
         };
-        let points = tailoring.indicator_points[i];
+        let points = tailoring.indicators[i].points;
         let gone = missing(&ind.def.applies_to);
         let (scored, met, status) = indicator_scored(standard, i, points, t, gone);
         if let Some(sc) = scored
