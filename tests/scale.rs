@@ -171,3 +171,30 @@ fn mkdir(path: PathBuf) -> PathBuf {
     std::fs::create_dir_all(&path).unwrap();
     path
 }
+
+#[test]
+fn a_damaged_partial_is_refused_or_read_never_a_crash() {
+    let sub = Path::new("fixtures/elderly-care/edge-cases");
+    let dir = tempfile::tempdir().unwrap();
+    let parts = partials(sub, 2, dir.path(), &[]);
+    let text = std::fs::read_to_string(&parts[1]).unwrap();
+    for (what, damaged) in [
+        (
+            "a kind no standard has",
+            text.replace("\"kind\":0", "\"kind\":999"),
+        ),
+        (
+            "a file beyond the list",
+            text.replace("\"file\":", "\"file\":9999"),
+        ),
+        ("a cut line", text.replacen("{\"unit\"", "{\"unit", 1)),
+    ] {
+        std::fs::write(&parts[1], &damaged).unwrap();
+        let out = merge(sub, &parts, &[]);
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

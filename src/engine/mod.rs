@@ -227,7 +227,7 @@ impl<'p> Fold<'p> {
                     records: 0,
                 })
                 .collect(),
-            tally: Tally::default(),
+            tally: Tally::new(!plan.tailoring.waivers.is_empty()),
             duplicates: Vec::new(),
         }
     }
@@ -267,8 +267,14 @@ impl<'p> Fold<'p> {
                 }
             }
             if let Some(judgement) = verdict.judgement {
-                self.tally
-                    .add(kind, verdict.id.as_deref(), file as u32, line, judgement);
+                let any = |of: &Vec<Vec<usize>>| of.get(kind).is_some_and(|v| !v.is_empty());
+                let judged = any(&self.plan.rules_of_kind) || any(&self.plan.indicators_of_kind);
+                if judged {
+                    self.tally
+                        .add(kind, verdict.id.as_deref(), file as u32, line, judgement);
+                } else {
+                    self.tally.present(kind);
+                }
             }
         }
     }

@@ -34,6 +34,8 @@ struct Seen {
 /// The accumulators of a run.
 #[derive(Default)]
 pub(super) struct Tally {
+    /// Whether groups keep their id: only waivers need it, at the end.
+    keep_ids: bool,
     groups: Vec<Group>,
     ids: HashMap<(usize, Box<str>), Seen>,
     /// Kinds with at least one evaluated record.
@@ -43,6 +45,21 @@ pub(super) struct Tally {
 }
 
 impl Tally {
+    /// The accumulators of a run; `waivers`: whether any waiver is in force.
+    pub fn new(waivers: bool) -> Tally {
+        Tally {
+            keep_ids: waivers,
+            ..Tally::default()
+        }
+    }
+
+    /// Counts an evaluated record of a kind no active rule or indicator is about: it is only
+    /// present.
+    pub fn present(&mut self, kind: usize) {
+        self.records_evaluated += 1;
+        self.kinds_present.insert(kind);
+    }
+
     /// Notes an id read at a place; where it was read first, if before.
     pub fn first_seen(
         &mut self,
@@ -97,7 +114,7 @@ impl Tally {
         }
         self.groups.push(Group {
             kind,
-            id: id.map(Box::from),
+            id: id.filter(|_| self.keep_ids).map(Box::from),
             members: vec![member],
         });
     }
@@ -111,7 +128,11 @@ impl Tally {
             .collect();
         let mut uses: Vec<(usize, usize, WaiverUse)> = Vec::new();
         for (gi, group) in self.groups.iter().enumerate() {
-            for (pos, &ri) in plan.rules_of_kind[group.kind].iter().enumerate() {
+            let rules_of_kind = plan
+                .rules_of_kind
+                .get(group.kind)
+                .map_or(&[][..], Vec::as_slice);
+            for (pos, &ri) in rules_of_kind.iter().enumerate() {
                 let Some(tally) = tallies.get_mut(ri).and_then(Option::as_mut) else {
                     continue;
                 };
@@ -134,7 +155,7 @@ impl Tally {
                             waiver: w,
                             rule: standard.rules[ri].def.id.clone(),
                             record: Location {
-                                kind: Some(plan.kinds[group.kind].to_string()),
+                                kind: plan.kinds.get(group.kind).map(|k| k.to_string()),
                                 id: group.id.as_deref().map(str::to_string),
                                 file: files.get(member.file as usize).cloned(),
                                 line: Some(member.line),
