@@ -100,20 +100,27 @@ pub struct Common {
     pub lang: LangArg,
 }
 
+/// How a check's output is printed, and the bar it must meet.
+#[derive(Debug, clap::Args)]
+pub struct Bar {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    /// Fail (exit 1) on a finding at or above this severity.
+    #[arg(long, value_enum, default_value = "major")]
+    pub fail_on: FailOnArg,
+    /// Fail (exit 1) when the score is under this.
+    #[arg(long, value_name = "N", value_parser = finite_number, allow_negative_numbers = true)]
+    pub min_score: Option<f64>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a submission; the exit status says whether it meets the bar.
     Check {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
-        /// Fail (exit 1) on a finding at or above this severity.
-        #[arg(long, value_enum, default_value = "major")]
-        fail_on: FailOnArg,
-        /// Fail (exit 1) when the score is under this.
-        #[arg(long, value_name = "N", value_parser = finite_number, allow_negative_numbers = true)]
-        min_score: Option<f64>,
+        #[command(flatten)]
+        bar: Bar,
     },
     /// Write the scoring report of a submission.
     Report {
@@ -151,14 +158,8 @@ pub enum Command {
         /// The partial results, one per shard, in any order.
         #[arg(long = "partial", value_name = "FILE", required = true, num_args = 1..)]
         partials: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
-        /// Fail (exit 1) on a finding at or above this severity.
-        #[arg(long, value_enum, default_value = "major")]
-        fail_on: FailOnArg,
-        /// Fail (exit 1) when the score is under this.
-        #[arg(long, value_name = "N", value_parser = finite_number, allow_negative_numbers = true)]
-        min_score: Option<f64>,
+        #[command(flatten)]
+        bar: Bar,
     },
     /// List, show, lint and inspect standards.
     Standards {
@@ -270,25 +271,18 @@ fn options(common: &Common, standards: &[PathBuf]) -> Options {
 
 fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check {
-            common,
-            format,
-            fail_on,
-            min_score,
-        } => {
+        Command::Check { common, bar } => {
             let report = yardstick::check(&common.paths, &options(&common, &cli.standards))?;
-            verdict(&report, format, fail_on, min_score)
+            verdict(&report, &bar)
         }
         Command::Merge {
             common,
             partials,
-            format,
-            fail_on,
-            min_score,
+            bar,
         } => {
             let options = options(&common, &cli.standards);
             let report = yardstick::merge(&common.paths, &options, &partials)?;
-            verdict(&report, format, fail_on, min_score)
+            verdict(&report, &bar)
         }
         Command::Partial {
             common,
@@ -352,18 +346,13 @@ fn execute(cli: Cli) -> Result<i32> {
 
 /// Writes through a temporary file and a rename, refusing to replace any input.
 /// Prints a check's report and says whether the submission meets the bar (exit 0) or not (1).
-fn verdict(
-    report: &yardstick::Report,
-    format: CheckFormat,
-    fail_on: FailOnArg,
-    min_score: Option<f64>,
-) -> Result<i32> {
-    let text = match format {
+fn verdict(report: &yardstick::Report, bar: &Bar) -> Result<i32> {
+    let text = match bar.format {
         CheckFormat::Json => yardstick::render(report, Format::Json, false)?,
         CheckFormat::Text => yardstick::render(report, Format::CheckText, color_wanted())?,
     };
     print(&text)?;
-    let reasons = report.verdict(fail_on.into(), min_score);
+    let reasons = report.verdict(bar.fail_on.into(), bar.min_score);
     if reasons.is_empty() {
         Ok(0)
     } else {
