@@ -198,3 +198,35 @@ fn a_damaged_partial_is_refused_or_read_never_a_crash() {
         );
     }
 }
+
+#[test]
+fn a_duplicate_id_points_at_the_line_of_its_id_in_one_run_and_in_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    common::copy_dir(Path::new("fixtures/requests/typical"), &sub);
+    std::fs::create_dir_all(sub.join("requests")).unwrap();
+    std::fs::write(
+        sub.join("requests/zz.yaml"),
+        "- received_at: 2025-03-03 09:00\n  channel: hotline\n  id: t-00a\n",
+    )
+    .unwrap();
+    let (one, _) = check(&sub, &[]);
+    let report: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    let places: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "YS-DUPLICATE-ID")
+        .map(|f| {
+            let r = &f["record"];
+            (
+                r["file"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(places, vec![("requests/zz.yaml".to_string(), 3)]);
+    let parts_dir = tempfile::tempdir().unwrap();
+    let parts = partials(&sub, 2, parts_dir.path(), &[]);
+    assert_eq!(merge(&sub, &parts, &[]).stdout, one);
+}

@@ -118,19 +118,23 @@ pub fn submission_value(
 
 /// The points a missing kind of evidence cost: its active rules and indicators.
 fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f64 {
-    let rules: f64 = standard
-        .rules
+    let rules = record::active_over(
+        standard.rules.iter().map(|r| r.def.applies_to.as_str()),
+        &tailoring.rules,
+        kind,
+    );
+    let indicators = record::active_over(
+        standard
+            .indicators
+            .iter()
+            .map(|x| x.def.applies_to.as_str()),
+        &tailoring.indicators,
+        kind,
+    );
+    let rules: f64 = rules.iter().map(|&i| tailoring.rules[i].points).sum();
+    let indicators: f64 = indicators
         .iter()
-        .enumerate()
-        .filter(|(i, r)| tailoring.rules[*i].active && r.def.applies_to == kind)
-        .map(|(i, _)| tailoring.rules[i].points)
-        .sum();
-    let indicators: f64 = standard
-        .indicators
-        .iter()
-        .enumerate()
-        .filter(|(i, x)| tailoring.indicators[*i].active && x.def.applies_to == kind)
-        .map(|(i, _)| tailoring.indicators[i].points)
+        .map(|&i| tailoring.indicators[i].points)
         .sum();
     rules + indicators
 }
@@ -545,47 +549,52 @@ fn judge_unit(plan: &Plan, submission: &Submission, unit: Unit) -> UnitResult {
 }
 
 /// Moves each finding that points at a field of a record to the line of that field (or of its
-/// nearest ancestor the record has).
-fn place_in_text(text: &str, verdicts: &mut [Verdict]) {
-    let lines: Vec<u64> = verdicts
-        .iter()
-        .filter(|v| v.findings.iter().any(|f| f.record.pointer.is_some()))
-        .map(|v| v.line)
-        .collect();
-    if lines.is_empty() {
+/// nearest ancestor the record has) in the file's `text`; each finding comes with the line of
+/// its record.
+fn place(text: &str, findings: Vec<(u64, &mut Finding)>) {
+    if findings.is_empty() {
         return;
     }
-    let fields = records::position::field_lines(text, &lines);
-    for v in verdicts.iter_mut() {
-        let Some(by_pointer) = fields.get(&v.line) else {
-            continue;
-        };
-        for f in &mut v.findings {
-            if let Some(at) = f
-                .record
-                .pointer
-                .as_deref()
-                .and_then(|p| records::position::line_of(by_pointer, p))
-            {
-                f.record.line = Some(at);
-            }
+    let record_lines: Vec<u64> = findings.iter().map(|(line, _)| *line).collect();
+    let fields = records::position::field_lines(text, &record_lines);
+    for (line, f) in findings {
+        if let Some(at) = f.record.pointer.as_deref().and_then(|p| {
+            fields
+                .get(&line)
+                .and_then(|by_pointer| records::position::line_of(by_pointer, p))
+        }) {
+            f.record.line = Some(at);
         }
     }
+}
+
+/// Places the findings of the records of one file, while its text is at hand.
+fn place_in_text(text: &str, verdicts: &mut [Verdict]) {
+    let findings = verdicts
+        .iter_mut()
+        .flat_map(|v| {
+            let line = v.line;
+            v.findings
+                .iter_mut()
+                .filter(|f| f.record.pointer.is_some())
+                .map(move |f| (line, f))
+        })
+        .collect();
+    place(text, findings);
 }
 
 /// Places findings made after their files were read (duplicate ids) by reading those files
 /// again, when they are still the bytes that were read.
 fn place_fields(files: &[SourceFile], inputs: &[InputRead], findings: &mut [Finding]) {
-    let mut wanted: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for f in findings.iter() {
+    let mut by_file: BTreeMap<String, Vec<(u64, &mut Finding)>> = BTreeMap::new();
+    for f in findings.iter_mut() {
         if let (Some(file), Some(line), Some(_)) =
-            (&f.record.file, f.record.line, &f.record.pointer)
+            (f.record.file.clone(), f.record.line, &f.record.pointer)
         {
-            wanted.entry(file.as_str()).or_default().push(line);
+            by_file.entry(file).or_default().push((line, f));
         }
     }
-    let mut lines = BTreeMap::new();
-    for (name, record_lines) in wanted {
+    for (name, group) in by_file {
         let Some((file, input)) = files.iter().zip(inputs).find(|(f, _)| f.path == name) else {
             continue;
         };
@@ -599,25 +608,7 @@ fn place_fields(files: &[SourceFile], inputs: &[InputRead], findings: &mut [Find
             continue;
         }
         if let Ok(text) = std::str::from_utf8(&bytes) {
-            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            lines.insert(
-                name.to_string(),
-                records::position::field_lines(text, &record_lines),
-            );
-        }
-    }
-    for f in findings.iter_mut() {
-        let (Some(file), Some(line), Some(ptr)) =
-            (&f.record.file, f.record.line, &f.record.pointer)
-        else {
-            continue;
-        };
-        if let Some(at) = lines
-            .get(file)
-            .and_then(|by_record| by_record.get(&line))
-            .and_then(|fields| records::position::line_of(fields, ptr))
-        {
-            f.record.line = Some(at);
+            place(text.strip_prefix('\u{feff}').unwrap_or(text), group);
         }
     }
 }

@@ -203,33 +203,21 @@ impl<'a> Plan<'a> {
         notes: JValue,
     ) -> Plan<'a> {
         let kinds: Vec<&str> = standard.kinds.keys().map(String::as_str).collect();
-        let of_kind = |kind: &str, items: &mut dyn Iterator<Item = (usize, &str, bool)>| {
-            items
-                .filter(|(_, applies, active)| *active && *applies == kind)
-                .map(|(i, _, _)| i)
-                .collect::<Vec<usize>>()
-        };
-        let rules_of_kind =
-            kinds
-                .iter()
-                .map(|k| {
-                    of_kind(
-                        k,
-                        &mut standard.rules.iter().enumerate().map(|(i, r)| {
-                            (i, r.def.applies_to.as_str(), tailoring.rules[i].active)
-                        }),
-                    )
-                })
-                .collect();
+        let rules_of_kind = kinds
+            .iter()
+            .map(|k| {
+                let applies = standard.rules.iter().map(|r| r.def.applies_to.as_str());
+                active_over(applies, &tailoring.rules, k)
+            })
+            .collect();
         let indicators_of_kind = kinds
             .iter()
             .map(|k| {
-                of_kind(
-                    k,
-                    &mut standard.indicators.iter().enumerate().map(|(i, x)| {
-                        (i, x.def.applies_to.as_str(), tailoring.indicators[i].active)
-                    }),
-                )
+                let applies = standard
+                    .indicators
+                    .iter()
+                    .map(|x| x.def.applies_to.as_str());
+                active_over(applies, &tailoring.indicators, k)
             })
             .collect();
         // A record that ended shortly before the period stays in it for the duties that fall due
@@ -290,6 +278,13 @@ impl<'a> Plan<'a> {
             sub,
             notes,
         }
+    }
+
+    /// Whether any active rule or indicator is about the kind (by index): a record of a kind
+    /// that nothing is scored over is only read and checked.
+    pub fn scores_kind(&self, kind: usize) -> bool {
+        let any = |of: &[Vec<usize>]| of.get(kind).is_some_and(|v| !v.is_empty());
+        any(&self.rules_of_kind) || any(&self.indicators_of_kind)
     }
 
     /// The kind's index.
@@ -409,7 +404,7 @@ impl<'a> Plan<'a> {
             Some(Judgement::new(&rules, &contributions))
         };
         // A kind no active rule or indicator is about is only read and checked.
-        if self.rules_of_kind[ki].is_empty() && self.indicators_of_kind[ki].is_empty() {
+        if !self.scores_kind(ki) {
             verdict.judgement = judgement(Vec::new(), Vec::new());
             return verdict;
         }
@@ -637,6 +632,21 @@ impl<'a> Plan<'a> {
             },
         }
     }
+}
+
+/// The indices of the active items (rules or indicators, given by the kind each applies to, in
+/// the standard's order) over a kind.
+pub(super) fn active_over<'s>(
+    applies: impl Iterator<Item = &'s str>,
+    tailored: &[crate::profile::ItemTailoring],
+    kind: &str,
+) -> Vec<usize> {
+    applies
+        .zip(tailored)
+        .enumerate()
+        .filter(|(_, (applies, t))| t.active && *applies == kind)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A record being judged: its fields as read (normalised) and as the expression engine's value.

@@ -37,7 +37,8 @@ pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
     groups: Vec<Group>,
-    ids: HashMap<(usize, Box<str>), Seen>,
+    /// By kind, then id: where each id was first read, and its group.
+    ids: HashMap<usize, HashMap<Box<str>, Seen>>,
     /// Kinds with at least one evaluated record.
     pub kinds_present: BTreeSet<usize>,
     pub records_read: usize,
@@ -68,11 +69,12 @@ impl Tally {
         file: u32,
         line: u64,
     ) -> Option<(u32, u64)> {
-        match self.ids.get(&(kind, Box::from(id))) {
+        let ids = self.ids.entry(kind).or_default();
+        match ids.get(id) {
             Some(seen) => Some((seen.file, seen.line)),
             None => {
-                self.ids.insert(
-                    (kind, Box::from(id)),
+                ids.insert(
+                    Box::from(id),
                     Seen {
                         file,
                         line,
@@ -84,7 +86,7 @@ impl Tally {
         }
     }
 
-    /// Adds an evaluated record to its group.
+    /// Adds an evaluated record to its group (its id noted first, by [`Tally::first_seen`]).
     pub fn add(
         &mut self,
         kind: usize,
@@ -101,11 +103,20 @@ impl Tally {
             judgement,
         };
         if let Some(id) = id {
-            let seen = self.ids.entry((kind, Box::from(id))).or_insert(Seen {
-                file,
-                line,
-                group: None,
-            });
+            let ids = self.ids.entry(kind).or_default();
+            if !ids.contains_key(id) {
+                ids.insert(
+                    Box::from(id),
+                    Seen {
+                        file,
+                        line,
+                        group: None,
+                    },
+                );
+            }
+            let Some(seen) = ids.get_mut(id) else {
+                return;
+            };
             if let Some(group) = seen.group.and_then(|g| self.groups.get_mut(g)) {
                 group.members.push(member);
                 return;
