@@ -10,14 +10,13 @@ mod tally;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use minijinja::Value as JValue;
 use rayon::prelude::*;
 use serde_json::Value;
 
 pub use partial::{merge, write_partial, Shard};
 pub use record::Outcome;
 
-use crate::expr::{self, to_value};
+use crate::expr;
 use crate::finding::{builtin, Finding, Location};
 use crate::profile::Tailoring;
 use crate::records::{self, Format, ReadError, SourceFile};
@@ -101,19 +100,19 @@ pub fn submission_value(
     standard: &Standard,
     submission: &Submission,
     tailoring: &Tailoring,
-) -> JValue {
+) -> Value {
     let m = &submission.manifest;
     let period = submission
         .period()
         .map(|p| serde_json::json!({"start": p.start.to_string(), "end": p.end.to_string(), "days": p.days()}));
-    to_value(&serde_json::json!({
+    serde_json::json!({
         "organisation": m.organisation.clone().unwrap_or(Value::Null),
         "contract": m.contract.clone().unwrap_or(Value::Null),
         "period": period,
         "calendar": m.calendar.clone().unwrap_or_else(|| expr::DEFAULT_CALENDAR.to_string()),
         "standard": standard.id,
         "parameters": tailoring.params,
-    }))
+    })
 }
 
 /// The points a missing kind of evidence cost: its active rules and indicators.
@@ -198,7 +197,7 @@ fn plan<'a>(
         tailoring,
         submission.period(),
         submission_value(standard, submission, tailoring),
-        JValue::from_dyn_object(notes.clone()),
+        notes.clone(),
     )
 }
 

@@ -7,7 +7,11 @@ use minijinja::{context, Value as JValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::expr::{self, to_value};
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use crate::expr::native::{Facts, Scope};
+use crate::expr::{self, to_value, Compiled};
 use crate::finding::{builtin, pointer, Finding, FindingStatus, Location};
 use crate::profile::Tailoring;
 use crate::records::Record;
@@ -192,6 +196,10 @@ pub(super) struct Plan<'a> {
     sub: JValue,
     notes: JValue,
     patterns: JValue,
+    /// The parameters and the submission as the native evaluator reads them.
+    params_json: Value,
+    sub_json: Value,
+    facts: Facts,
 }
 
 impl<'a> Plan<'a> {
@@ -199,8 +207,8 @@ impl<'a> Plan<'a> {
         standard: &'a Standard,
         tailoring: &'a Tailoring,
         period: Option<Period>,
-        sub: JValue,
-        notes: JValue,
+        sub: Value,
+        notes: Arc<expr::Notes>,
     ) -> Plan<'a> {
         let kinds: Vec<&str> = standard.kinds.keys().map(String::as_str).collect();
         let rules_of_kind = kinds
@@ -263,9 +271,10 @@ impl<'a> Plan<'a> {
                     .flat_map(|x| x.def.where_.iter().chain(x.def.value.iter())),
             )
             .map(String::as_str);
-        let patterns = expr::Patterns::compile(sources, &tailoring.params);
+        let patterns = Arc::new(expr::Patterns::compile(sources, &tailoring.params));
+        let facts = Facts::new(&sub, notes.clone(), patterns.clone());
         Plan {
-            patterns: JValue::from_object(patterns),
+            patterns: JValue::from_dyn_object(patterns),
             standard,
             tailoring,
             period,
@@ -275,8 +284,17 @@ impl<'a> Plan<'a> {
             graces,
             rule_waivers,
             params: to_value(&tailoring.params),
-            sub,
-            notes,
+            sub: to_value(&sub),
+            notes: JValue::from_dyn_object(notes),
+            params_json: Value::Object(
+                tailoring
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            sub_json: sub,
+            facts,
         }
     }
 
@@ -412,10 +430,19 @@ impl<'a> Plan<'a> {
             kind: &kind,
             schema,
             value: &value,
-            jvalue: to_value(&value),
             location: &location,
         };
-        let ctx = self.context(&kind, record.jvalue.clone(), Lang::Zh);
+        let ctx = Ctx {
+            scope: Scope {
+                record: &value,
+                params: &self.params_json,
+                submission: &self.sub_json,
+                run: &self.facts,
+            },
+            jinja: OnceCell::new(),
+            plan: self,
+            kind: &kind,
+        };
         let rules = self.rules_of_kind[ki]
             .iter()
             .map(|&ri| {
@@ -440,7 +467,7 @@ impl<'a> Plan<'a> {
 
     /// One rule on one record: `None` when the rule does not apply, else the outcome and, for a
     /// failure on missing data or an error, the reason.
-    fn judge_rule(&self, ri: usize, ctx: &JValue) -> Option<(Outcome, Option<String>)> {
+    fn judge_rule(&self, ri: usize, ctx: &Ctx) -> Option<(Outcome, Option<String>)> {
         let rule = &self.standard.rules[ri];
         if let Some(when) = &rule.when {
             match eval(when, ctx) {
@@ -462,7 +489,7 @@ impl<'a> Plan<'a> {
         &self,
         ri: usize,
         rec: &Judged,
-        ctx: &JValue,
+        ctx: &Ctx,
         outcome: Outcome,
         why: Option<String>,
     ) -> Finding {
@@ -521,7 +548,7 @@ impl<'a> Plan<'a> {
     /// The field that made a rule fail on a record: the rule's own `pointer`, else in the first
     /// part of the `assert` that does not hold, the first field missing, else the last field it
     /// names (in a deadline, `days_between(intake, assessment) <= n`, the event that came late).
-    fn failing_field(&self, ri: usize, rec: &Judged, ctx: &JValue) -> Option<String> {
+    fn failing_field(&self, ri: usize, rec: &Judged, ctx: &Ctx) -> Option<String> {
         let rule = &self.standard.rules[ri];
         if let Some(field) = &rule.def.pointer {
             return Some(field.clone());
@@ -535,7 +562,7 @@ impl<'a> Plan<'a> {
         let fields = part.unwrap_or(&rule.assert_fields);
         fields
             .iter()
-            .find(|f| !present(&rec.jvalue, f))
+            .find(|f| lookup(rec.value, f).is_none())
             .or_else(|| fields.last())
             .cloned()
     }
@@ -545,7 +572,7 @@ impl<'a> Plan<'a> {
         &self,
         ii: usize,
         location: &Location,
-        ctx: &JValue,
+        ctx: &Ctx,
         findings: &mut Vec<Finding>,
     ) -> Contribution {
         let ind = &self.standard.indicators[ii];
@@ -597,7 +624,7 @@ impl<'a> Plan<'a> {
                     Contribution::Hit(false)
                 }
             },
-            Measure::Distinct => match v.eval(ctx.clone()) {
+            Measure::Distinct => match ctx.value_of(v) {
                 Ok(x) if x.is_undefined() || x.is_none() => {
                     problem(missing());
                     Contribution::Unread
@@ -608,7 +635,7 @@ impl<'a> Plan<'a> {
                     Contribution::Unread
                 }
             },
-            Measure::Sum | Measure::Mean => match v.eval(ctx.clone()) {
+            Measure::Sum | Measure::Mean => match ctx.value_of(v) {
                 Ok(x) => match f64::try_from(x.clone()) {
                     Ok(n) if n.is_finite() && !x.is_undefined() && !x.is_none() => {
                         Contribution::Number(n)
@@ -649,13 +676,36 @@ pub(super) fn active_over<'s>(
         .collect()
 }
 
-/// A record being judged: its fields as read (normalised) and as the expression engine's value.
+/// A record being judged: its fields as read (normalised).
 struct Judged<'r> {
     kind: &'r str,
     schema: &'r KindSchema,
     value: &'r Value,
-    jvalue: JValue,
     location: &'r Location,
+}
+
+/// What a record's expressions are evaluated in: the record as read for the native evaluator,
+/// and the template engine's context, built only when an evaluation is left to it.
+struct Ctx<'r> {
+    scope: Scope<'r>,
+    jinja: OnceCell<JValue>,
+    plan: &'r Plan<'r>,
+    kind: &'r str,
+}
+
+impl Ctx<'_> {
+    fn jinja(&self) -> JValue {
+        self.jinja
+            .get_or_init(|| {
+                self.plan
+                    .context(self.kind, to_value(self.scope.record), Lang::Zh)
+            })
+            .clone()
+    }
+
+    fn value_of(&self, e: &Compiled) -> Result<JValue, minijinja::Error> {
+        e.eval(&self.scope, &|| self.jinja())
+    }
 }
 
 /// The schema violations and unknown fields of a record, as findings.
@@ -731,14 +781,6 @@ fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-/// Whether a dotted field is present (defined and not null) in an expression value.
-fn present(value: &JValue, dotted: &str) -> bool {
-    dotted
-        .split('.')
-        .try_fold(value.clone(), |v, key| v.get_attr(key).ok())
-        .is_some_and(|v| !v.is_undefined() && !v.is_none())
-}
-
 /// Whether the record's dates fall wholly outside the period; the message says how.
 fn outside(
     schema: &KindSchema,
@@ -797,8 +839,8 @@ enum Eval {
     Raised(String),
 }
 
-fn eval(e: &minijinja::Expression<'static, 'static>, ctx: &JValue) -> Eval {
-    match e.eval(ctx.clone()) {
+fn eval(e: &Compiled, ctx: &Ctx) -> Eval {
+    match ctx.value_of(e) {
         Ok(v) if v.is_true() => Eval::True,
         Ok(_) => Eval::False,
         Err(err) if expr::is_missing_data(&err) => Eval::Missing(jinja_detail(&err)),
@@ -832,7 +874,10 @@ fn lang_code(lang: Lang) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Contribution, Judgement, Outcome};
+    use super::{kind_from_path, Contribution, Ctx, Judgement, Outcome};
+    use crate::expr::{self, native::Scope};
+    use std::cell::OnceCell;
+    use std::sync::Arc;
 
     #[test]
     fn a_packed_judgement_gives_back_every_outcome_and_contribution() {
@@ -862,5 +907,125 @@ mod tests {
         assert_eq!(j.contribution(contributions.len()), None);
         let empty = Judgement::new(&[], &[]);
         assert_eq!((empty.rule(0), empty.contribution(0)), (None, None));
+    }
+
+    /// Every expression of every shipped standard, evaluated on every record of every fixture
+    /// submission of its kind (whether or not its `when` holds): wherever the native evaluator
+    /// gives a value, MiniJinja gives the same one (the check sits in `Compiled::eval` in
+    /// tests); the counts say how much of the work stays native.
+    #[test]
+    fn every_shipped_expression_gives_minijinjas_result_natively_on_every_fixture_record() {
+        use crate::expr::shadow;
+        use std::path::Path;
+        use std::sync::atomic::Ordering;
+
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut subs = Vec::new();
+        for standard in std::fs::read_dir(&root).unwrap() {
+            for sub in std::fs::read_dir(standard.unwrap().path())
+                .into_iter()
+                .flatten()
+            {
+                let sub = sub.unwrap().path();
+                if sub.join("submission.yaml").is_file() {
+                    let name = sub.file_name().unwrap().to_string_lossy().to_string();
+                    let contract = sub.with_file_name(format!("{name}-contract.yaml"));
+                    subs.push((sub, contract.is_file().then_some(contract)));
+                }
+            }
+        }
+        subs.sort();
+        let (mut native, mut fallback, mut evaluations) = (0usize, 0usize, 0usize);
+        let mut left = std::collections::BTreeSet::new();
+        for (sub, contract) in &subs {
+            let options = crate::run::Options {
+                profile: contract.clone(),
+                ..Default::default()
+            };
+            let opened = crate::run::open(std::slice::from_ref(sub), &options).unwrap();
+            let tailoring = opened.tailoring().unwrap();
+            let notes = Arc::new(expr::Notes::default());
+            let plan = super::super::plan(&opened.standard, &opened.submission, &tailoring, &notes);
+            for file in &opened.submission.files {
+                let Ok(bytes) = std::fs::read(&file.disk) else {
+                    continue;
+                };
+                let (records, _) = crate::records::read_bytes(&bytes, &file.path, file.format);
+                for record in records {
+                    let Some(kind) = record
+                        .kind
+                        .clone()
+                        .or_else(|| kind_from_path(plan.standard, &record.file))
+                    else {
+                        continue;
+                    };
+                    let Some(schema) = plan.standard.kinds.get(&kind) else {
+                        continue;
+                    };
+                    let mut value = record.value;
+                    schema.normalise_dates(&mut value);
+                    schema.normalise_labels(&mut value);
+                    let ctx = Ctx {
+                        scope: Scope {
+                            record: &value,
+                            params: &plan.params_json,
+                            submission: &plan.sub_json,
+                            run: &plan.facts,
+                        },
+                        jinja: OnceCell::new(),
+                        plan: &plan,
+                        kind: &kind,
+                    };
+                    let rules = plan
+                        .standard
+                        .rules
+                        .iter()
+                        .filter(|r| r.def.applies_to == kind);
+                    let indicators = plan
+                        .standard
+                        .indicators
+                        .iter()
+                        .filter(|x| x.def.applies_to == kind);
+                    let expressions = rules
+                        .flat_map(|r| {
+                            r.when
+                                .iter()
+                                .chain([&r.assert])
+                                .chain(r.assert_parts.iter().map(|(e, _)| e))
+                        })
+                        .chain(indicators.flat_map(|x| x.where_.iter().chain(x.value.iter())));
+                    for e in expressions {
+                        evaluations += 1;
+                        if e.is_native() {
+                            native += 1;
+                        } else {
+                            fallback += 1;
+                            left.insert(e.text().to_string());
+                        }
+                        let _ = ctx.value_of(e);
+                    }
+                }
+            }
+        }
+        let differences = shadow::DIFFERENCES.lock().unwrap().clone();
+        assert!(
+            differences.is_empty(),
+            "{} native results differ from MiniJinja's:\n{}",
+            differences.len(),
+            differences.join("\n")
+        );
+        let checked = shadow::CHECKED.load(Ordering::Relaxed);
+        eprintln!(
+            "{evaluations} evaluations over {} submissions: {native} with a native program, \
+             {fallback} without; {checked} native results checked; {} expressions without:\n{}",
+            subs.len(),
+            left.len(),
+            left.into_iter().collect::<Vec<_>>().join("\n")
+        );
+        assert!(subs.len() > 30 && evaluations > 10_000, "{evaluations}");
+        assert!(
+            checked as usize > evaluations / 2,
+            "{checked} of {evaluations}"
+        );
     }
 }

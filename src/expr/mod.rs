@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod checksum;
 pub mod dates;
 pub mod guard;
+pub mod native;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -62,28 +63,117 @@ helpers! {
     "date" => date,
     "days_between" => days_between,
     "hours_between" => hours_between,
-    "working_days_between" => working_days_between,
-    "add_working_days" => add_working_days,
+    "working_days_between" => on_state::working_days_between,
+    "add_working_days" => on_state::add_working_days,
     "add_days" => add_days,
-    "overdue" => overdue,
-    "matches" => matches,
+    "overdue" => on_state::overdue,
+    "matches" => on_state::matches,
     "valid_id_number" => valid_id_number,
     "valid_credit_code" => valid_credit_code,
-    "in_period" => in_period,
-    "before_period" => before_period,
-    "after_period" => after_period,
-    "period_share" => period_share,
-    "missed_due" => missed_due,
-    "unanswered" => unanswered,
+    "in_period" => on_state::in_period,
+    "before_period" => on_state::before_period,
+    "after_period" => on_state::after_period,
+    "period_share" => on_state::period_share,
+    "missed_due" => on_state::missed_due,
+    "unanswered" => on_state::unanswered,
 }
 
 /// Registers the helper functions and tests on an environment.
 pub fn add_helpers(env: &mut Environment<'_>) {
     env.add_function(guard::HELPER, guard::compare);
     add_helper_functions(env);
-    env.add_test("in_period", in_period_test);
-    env.add_test("before_period", before_period_test);
-    env.add_test("after_period", after_period_test);
+    env.add_test("in_period", on_state::in_period_test);
+    env.add_test("before_period", on_state::before_period_test);
+    env.add_test("after_period", on_state::after_period_test);
+}
+
+/// An expression compiled for both evaluators: natively when it stays inside the native
+/// subset ([`native`]), and by MiniJinja always (the fallback for everything the native
+/// evaluator leaves to it).
+pub struct Compiled {
+    pub(crate) jinja: minijinja::Expression<'static, 'static>,
+    native: Option<native::Program>,
+    /// The guarded text both were compiled from.
+    #[cfg(test)]
+    text: Box<str>,
+}
+
+impl Compiled {
+    /// Pairs a compiled MiniJinja expression with the native program of its guarded text.
+    pub fn new(jinja: minijinja::Expression<'static, 'static>, guarded: &str) -> Compiled {
+        Compiled {
+            jinja,
+            native: native::Program::compile(guarded),
+            #[cfg(test)]
+            text: guarded.into(),
+        }
+    }
+
+    #[cfg(test)]
+    /// Whether the expression has a native program (it may still leave some evaluations to
+    /// MiniJinja).
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    #[cfg(test)]
+    /// The guarded text it was compiled from.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates the expression: natively when it can, else by MiniJinja in the context
+    /// `context` builds (called only then).
+    pub fn eval(
+        &self,
+        scope: &native::Scope<'_>,
+        context: &dyn Fn() -> Value,
+    ) -> Result<Value, JinjaError> {
+        if let Some(program) = &self.native {
+            if let Ok(v) = program.eval(scope) {
+                #[cfg(test)]
+                shadow::check(self, context(), &v);
+                return Ok(v);
+            }
+        }
+        self.jinja.eval(context())
+    }
+}
+
+/// In tests, every native result is checked against MiniJinja's on the same record.
+#[cfg(test)]
+pub(crate) mod shadow {
+    use super::Value;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    /// Native evaluations checked.
+    pub static CHECKED: AtomicU64 = AtomicU64::new(0);
+    /// What differed.
+    pub static DIFFERENCES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    pub fn check(e: &super::Compiled, context: Value, native: &Value) {
+        CHECKED.fetch_add(1, Ordering::Relaxed);
+        let same = match e.jinja.eval(context) {
+            Ok(v) => {
+                v.kind() == native.kind()
+                    && v == *native
+                    && v.is_true() == native.is_true()
+                    && v.to_string() == native.to_string()
+            }
+            Err(_) => false,
+        };
+        if !same {
+            let mut text = String::new();
+            let _ = std::fmt::Write::write_fmt(
+                &mut text,
+                format_args!("{} gave {native:?} natively", e.text()),
+            );
+            if let Ok(mut d) = DIFFERENCES.lock() {
+                d.push(text);
+            }
+        }
+    }
 }
 
 /// The name under which an evaluation's [`Notes`] sit in its context.
@@ -117,7 +207,11 @@ impl Notes {
     }
 }
 
-fn note_uncovered(state: &State, years: Vec<i16>) {
+fn note_uncovered(run: &dyn Run, years: Vec<i16>) {
+    run.note(years);
+}
+
+fn note_in_state(state: &State, years: Vec<i16>) {
     if years.is_empty() {
         return;
     }
@@ -166,7 +260,11 @@ fn when(v: &Value, what: &str) -> Result<dates::When, JinjaError> {
     }
 }
 
-fn calendar_of(state: &State) -> Result<&'static Calendar, JinjaError> {
+fn calendar_of(run: &dyn Run) -> Result<&'static Calendar, JinjaError> {
+    run.calendar()
+}
+
+fn calendar_in_state(state: &State) -> Result<&'static Calendar, JinjaError> {
     let name = state
         .lookup("submission")
         .and_then(|s| s.get_attr("calendar").ok())
@@ -199,7 +297,11 @@ fn hours_between(a: Value, b: Value) -> Result<Value, JinjaError> {
 }
 
 /// `working_days_between(a, b)`: working days after `a` up to and including `b`.
-fn working_days_between(state: &State, a: Value, b: Value) -> Result<Value, JinjaError> {
+pub(crate) fn working_days_between(
+    state: &dyn Run,
+    a: Value,
+    b: Value,
+) -> Result<Value, JinjaError> {
     let (a, b) = (
         when(&a, "working_days_between")?,
         when(&b, "working_days_between")?,
@@ -212,7 +314,7 @@ fn working_days_between(state: &State, a: Value, b: Value) -> Result<Value, Jinj
 }
 
 /// `add_working_days(d, n)`: the first date `n` working days after `d`.
-fn add_working_days(state: &State, d: Value, n: Value) -> Result<Value, JinjaError> {
+pub(crate) fn add_working_days(state: &dyn Run, d: Value, n: Value) -> Result<Value, JinjaError> {
     let d = when(&d, "add_working_days")?;
     if is_missing(&n) {
         return Err(missing("add_working_days"));
@@ -251,13 +353,22 @@ fn add_days(d: Value, n: Value) -> Result<Value, JinjaError> {
 /// the deadline has come by the end of the period) or more than `limit` after their `start`; `unit` is `"days"` (the default), `"working_days"`
 /// (on the submission's calendar) or `"hours"`. A session written up late, an incident
 /// reported late.
-fn overdue(
-    state: &State,
+pub(crate) fn overdue(
+    state: &dyn Run,
     items: Value,
     args: minijinja::value::Rest<Value>,
 ) -> Result<Value, JinjaError> {
+    overdue_of(state, items, &args)
+}
+
+/// `overdue` over its arguments after the items.
+pub(crate) fn overdue_of(
+    state: &dyn Run,
+    items: Value,
+    args: &[Value],
+) -> Result<Value, JinjaError> {
     let usage = || invalid("overdue takes (items, start field, end field, limit[, unit])");
-    let (start, end, limit, unit) = match args.as_slice() {
+    let (start, end, limit, unit) = match args {
         [s, e, l] => (s, e, l.clone(), None),
         [s, e, l, u] => (
             s,
@@ -320,8 +431,8 @@ fn overdue(
 
 /// Whether a deadline `limit` (in `unit`) after `a` has come by the end of the period ("today"),
 /// a deadline on the period's last day included; with no period, it has.
-fn due_by_period_end(
-    state: &State,
+pub(crate) fn due_by_period_end(
+    state: &dyn Run,
     a: dates::When,
     limit: f64,
     unit: &str,
@@ -348,7 +459,11 @@ fn due_by_period_end(
 }
 
 /// The submission period, from the `submission` in scope.
-fn period_of(state: &State) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError> {
+fn period_of(run: &dyn Run) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError> {
+    run.period()
+}
+
+fn period_in_state(state: &State) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError> {
     let period = state
         .lookup("submission")
         .and_then(|s| s.get_attr("period").ok())
@@ -369,41 +484,41 @@ fn period_of(state: &State) -> Result<(jiff::civil::Date, jiff::civil::Date), Ji
 }
 
 /// `in_period(d)`: the date falls within the period, both ends included; missing is unknown.
-fn in_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+pub(crate) fn in_period(state: &dyn Run, d: Value) -> Result<Value, JinjaError> {
     let (start, end) = period_of(state)?;
     let d = when(&d, "in_period")?.date();
     Ok(Value::from(start <= d && d <= end))
 }
 
 /// `before_period(d)`: the date falls before the period starts.
-fn before_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+pub(crate) fn before_period(state: &dyn Run, d: Value) -> Result<Value, JinjaError> {
     let (start, _) = period_of(state)?;
     Ok(Value::from(when(&d, "before_period")?.date() < start))
 }
 
 /// `after_period(d)`: the date falls after the period ends.
-fn after_period(state: &State, d: Value) -> Result<Value, JinjaError> {
+pub(crate) fn after_period(state: &dyn Run, d: Value) -> Result<Value, JinjaError> {
     let (_, end) = period_of(state)?;
     Ok(Value::from(when(&d, "after_period")?.date() > end))
 }
 
 /// The test forms (`selectattr('date', 'in_period')`): a missing or unreadable date is not in
 /// (or before, or after) the period.
-fn in_period_test(state: &State, d: Value) -> bool {
+pub(crate) fn in_period_test(state: &dyn Run, d: Value) -> bool {
     in_period(state, d).is_ok_and(|v| v.is_true())
 }
 
-fn before_period_test(state: &State, d: Value) -> bool {
+pub(crate) fn before_period_test(state: &dyn Run, d: Value) -> bool {
     before_period(state, d).is_ok_and(|v| v.is_true())
 }
 
-fn after_period_test(state: &State, d: Value) -> bool {
+pub(crate) fn after_period_test(state: &dyn Run, d: Value) -> bool {
     after_period(state, d).is_ok_and(|v| v.is_true())
 }
 
 /// `period_share(start, end)`: the share of the period's days that fall between `start` and
 /// `end` (a missing start is the period's start, a missing end its end), for pro-rating.
-fn period_share(state: &State, start: Value, end: Value) -> Result<Value, JinjaError> {
+pub(crate) fn period_share(state: &dyn Run, start: Value, end: Value) -> Result<Value, JinjaError> {
     let (ps, pe) = period_of(state)?;
     let read = |v: &Value, default| -> Result<jiff::civil::Date, JinjaError> {
         if is_missing(v) {
@@ -450,8 +565,8 @@ fn whole_days(n: &Value, what: &str) -> Result<i64, JinjaError> {
 /// when it is given, by which no further event had come. While the duty stays undone, it falls
 /// due again every `every_days` days, so a file whose last event was years ago is judged on the
 /// due dates that fall inside this period.
-fn missed_due(
-    state: &State,
+pub(crate) fn missed_due(
+    state: &dyn Run,
     dates: Value,
     every: Value,
     until: Value,
@@ -492,8 +607,8 @@ fn missed_due(
 /// `unanswered(items, field, answers, within_days)`: the items whose date in `field` has no date
 /// among `answers` on the same day or up to `within_days` days later, once that deadline has come
 /// by the end of the period. An item with no date is unanswered.
-fn unanswered(
-    state: &State,
+pub(crate) fn unanswered(
+    state: &dyn Run,
     items: Value,
     field: String,
     answers: Value,
@@ -571,7 +686,7 @@ fn compile_pattern(pattern: &str) -> Result<Regex, String> {
 
 /// `matches(text, regex)`: whether the regular expression matches somewhere in the text. The
 /// run's patterns were compiled before it began; one computed from a record is compiled here.
-fn matches(state: &State, text: Value, pattern: String) -> Result<Value, JinjaError> {
+pub(crate) fn matches(run: &dyn Run, text: Value, pattern: String) -> Result<Value, JinjaError> {
     if is_missing(&text) {
         return Ok(Value::from(false));
     }
@@ -579,17 +694,89 @@ fn matches(state: &State, text: Value, pattern: String) -> Result<Value, JinjaEr
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(|| text.to_string());
-    let run = state.lookup(PATTERNS);
-    let known = run
-        .as_ref()
-        .and_then(|v| v.downcast_object_ref::<Patterns>())
-        .and_then(|p| p.compiled.get(&pattern));
-    let is_match = match known {
-        Some(Ok(re)) => re.is_match(&text),
-        Some(Err(e)) => return Err(invalid(e.clone())),
-        None => compile_pattern(&pattern).map_err(invalid)?.is_match(&text),
-    };
-    Ok(Value::from(is_match))
+    run.is_match(&pattern, &text).map(Value::from)
+}
+
+impl Patterns {
+    /// Whether the pattern matches somewhere in the text; a pattern the run did not compile
+    /// before it began (one computed from a record) is compiled here.
+    pub fn is_match(&self, pattern: &str, text: &str) -> Result<bool, JinjaError> {
+        match self.compiled.get(pattern) {
+            Some(Ok(re)) => Ok(re.is_match(text)),
+            Some(Err(e)) => Err(invalid(e.clone())),
+            None => Ok(compile_pattern(pattern).map_err(invalid)?.is_match(text)),
+        }
+    }
+}
+
+/// What the helpers need to know about the run they serve: the period, the holiday calendar,
+/// the compiled patterns, and where to note the years the calendar does not cover. The
+/// template engine's state gives it from the context; the native evaluator from its plan.
+pub trait Run {
+    /// The submission period; missing data when the submission gives none.
+    fn period(&self) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError>;
+    /// The submission's holiday calendar.
+    fn calendar(&self) -> Result<&'static Calendar, JinjaError>;
+    /// Notes years a working-day count reached that the calendar does not cover.
+    fn note(&self, years: Vec<i16>);
+    /// Whether a `matches` pattern matches the text.
+    fn is_match(&self, pattern: &str, text: &str) -> Result<bool, JinjaError>;
+}
+
+impl Run for State<'_, '_> {
+    fn period(&self) -> Result<(jiff::civil::Date, jiff::civil::Date), JinjaError> {
+        period_in_state(self)
+    }
+
+    fn calendar(&self) -> Result<&'static Calendar, JinjaError> {
+        calendar_in_state(self)
+    }
+
+    fn note(&self, years: Vec<i16>) {
+        note_in_state(self, years);
+    }
+
+    fn is_match(&self, pattern: &str, text: &str) -> Result<bool, JinjaError> {
+        let run = self.lookup(PATTERNS);
+        match run
+            .as_ref()
+            .and_then(|v| v.downcast_object_ref::<Patterns>())
+        {
+            Some(p) => p.is_match(pattern, text),
+            None => Ok(compile_pattern(pattern).map_err(invalid)?.is_match(text)),
+        }
+    }
+}
+
+/// The helpers that read the run, as the template engine calls them.
+mod on_state {
+    use super::{Run, State, Value};
+    use minijinja::value::Rest;
+    use minijinja::Error;
+
+    macro_rules! on_state {
+        ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+            $(pub(super) fn $name(state: &State, $($arg: $ty),*) -> $ret {
+                super::$name(state as &dyn Run, $($arg),*)
+            })*
+        };
+    }
+
+    on_state! {
+        working_days_between(a: Value, b: Value) -> Result<Value, Error>;
+        add_working_days(d: Value, n: Value) -> Result<Value, Error>;
+        overdue(items: Value, args: Rest<Value>) -> Result<Value, Error>;
+        matches(text: Value, pattern: String) -> Result<Value, Error>;
+        in_period(d: Value) -> Result<Value, Error>;
+        before_period(d: Value) -> Result<Value, Error>;
+        after_period(d: Value) -> Result<Value, Error>;
+        period_share(start: Value, end: Value) -> Result<Value, Error>;
+        missed_due(dates: Value, every: Value, until: Value) -> Result<Value, Error>;
+        unanswered(items: Value, field: String, answers: Value, within: Value) -> Result<Value, Error>;
+        in_period_test(d: Value) -> bool;
+        before_period_test(d: Value) -> bool;
+        after_period_test(d: Value) -> bool;
+    }
 }
 
 fn as_code(x: &Value) -> Option<String> {

@@ -19,6 +19,7 @@ pub use resolve::{Registry, Resolved};
 use crate::embedded;
 use crate::error::{Error, ErrorKind, Result};
 use crate::expr;
+use crate::expr::Compiled;
 use crate::schema::{KindSchema, BASE_KINDS};
 use crate::text::{Lang, Text};
 use resolve::{Located, ResolvedSection};
@@ -41,8 +42,8 @@ pub struct CompiledRule {
     pub section: String,
     pub file: String,
     pub line: u64,
-    pub(crate) when: Option<Expression<'static, 'static>>,
-    pub(crate) assert: Expression<'static, 'static>,
+    pub(crate) when: Option<Compiled>,
+    pub(crate) assert: Compiled,
     /// The record fields the rule's expressions name (dotted, without `record.`).
     pub fields: Vec<String>,
     /// The record fields its `assert` names.
@@ -50,7 +51,7 @@ pub struct CompiledRule {
     /// The parts of its `assert` (the operands of its top-level `and`s) with the record fields
     /// each names in the order written: a failure points at the first field of the first part
     /// that does not hold (the first such field that is missing, when one is).
-    pub(crate) assert_parts: Vec<(Expression<'static, 'static>, Vec<String>)>,
+    pub(crate) assert_parts: Vec<(Compiled, Vec<String>)>,
 }
 
 /// An indicator's target, compiled.
@@ -65,8 +66,8 @@ pub struct CompiledIndicator {
     pub section: String,
     pub file: String,
     pub line: u64,
-    pub(crate) where_: Option<Expression<'static, 'static>>,
-    pub(crate) value: Option<Expression<'static, 'static>>,
+    pub(crate) where_: Option<Compiled>,
+    pub(crate) value: Option<Compiled>,
     pub(crate) target: CompiledTarget,
     pub fields: Vec<String>,
 }
@@ -473,7 +474,7 @@ impl Builder<'_> {
         what: &str,
         source: &str,
         allow_record: bool,
-    ) -> Result<(Expression<'static, 'static>, Vec<String>)> {
+    ) -> Result<(Compiled, Vec<String>)> {
         let compiled = expr::environment()
             .compile_expression_owned(source.to_string())
             .map_err(|e| {
@@ -487,7 +488,12 @@ impl Builder<'_> {
         let fields = self.check_names(loc, id, what, names, allow_record)?;
         // Evaluate the form whose ordering comparisons treat missing data as unknown.
         let guarded = expr::guard::guard(source)
-            .and_then(|text| expr::environment().compile_expression_owned(text).ok())
+            .and_then(|text| {
+                let jinja = expr::environment()
+                    .compile_expression_owned(text.clone())
+                    .ok()?;
+                Some(Compiled::new(jinja, &text))
+            })
             .ok_or_else(|| {
                 loc.error(
                     ErrorKind::InvalidStandard,
@@ -639,6 +645,7 @@ impl Builder<'_> {
                     .map(|n| (text.find(&format!("record.{n}")).unwrap_or(usize::MAX), n))
                     .collect();
                 names.sort();
+                let compiled = Compiled::new(compiled, &text);
                 Some((compiled, names.into_iter().map(|(_, n)| n).collect()))
             })
             .collect();
@@ -744,7 +751,7 @@ impl Builder<'_> {
                 ));
             }
             Target::Expr(src) => {
-                CompiledTarget::Expr(self.expression(loc, id, "target", src, false)?.0)
+                CompiledTarget::Expr(self.expression(loc, id, "target", src, false)?.0.jinja)
             }
         };
         match &ind.scoring {

@@ -1,0 +1,1368 @@
+//! A native evaluator for the part of the expression language the shipped guides use.
+//!
+//! Each expression is compiled once, at load, from its guarded text (see [`super::guard`]) into
+//! a tree of [`Node`]s that reads the record as it was parsed: no second copy of the record is
+//! built for the template engine, and no bytecode is interpreted. The helpers are the same
+//! functions the template engine calls, so dates, periods and calendars are read one way.
+//!
+//! The evaluator gives up ([`Bail`]) whenever it meets a case it does not model exactly as
+//! MiniJinja does: a construct outside the subset, a value of a type it does not handle in
+//! that place, any error (so every error message comes from one place), or more work than
+//! [`STEPS`] (so MiniJinja's step budget decides runaway evaluations). The caller then
+//! evaluates the expression with MiniJinja. A test runs every shipped expression both ways
+//! on every fixture record.
+
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use minijinja::machinery::ast::{BinOpKind, CallArg, Expr, UnaryOpKind};
+use minijinja::machinery::parse_expr;
+use minijinja::value::{Value as JValue, ValueKind};
+use serde_json::Value as Json;
+
+use super::Run;
+
+/// The native evaluator cannot give MiniJinja's answer for this evaluation.
+#[derive(Debug)]
+pub struct Bail;
+
+type R<T> = Result<T, Bail>;
+
+/// The work (items visited, bytes searched) one native evaluation may do before it leaves the
+/// evaluation to MiniJinja and its step budget; far below what that budget allows.
+pub const STEPS: u32 = 20_000;
+
+/// A compiled expression.
+#[derive(Debug)]
+pub struct Program {
+    root: Node,
+}
+
+/// What a native evaluation reads: the record, the parameters and the submission as parsed,
+/// and the run the helpers consult.
+pub struct Scope<'a> {
+    pub record: &'a Json,
+    pub params: &'a Json,
+    pub submission: &'a Json,
+    pub run: &'a dyn Run,
+}
+
+impl Program {
+    /// Compiles an expression's guarded text; `None` when it uses anything outside the subset
+    /// (it is then always evaluated by MiniJinja).
+    pub fn compile(guarded: &str) -> Option<Program> {
+        let expr = parse_expr(guarded).ok()?;
+        Some(Program { root: node(&expr)? })
+    }
+
+    /// Evaluates the expression; the value is what MiniJinja would give.
+    pub fn eval(&self, scope: &Scope<'_>) -> R<JValue> {
+        let cx = Cx {
+            scope,
+            steps: Cell::new(0),
+        };
+        let v = cx.eval(&self.root)?;
+        to_jinja(&v)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Root {
+    Record,
+    Params,
+    Submission,
+}
+
+#[derive(Debug)]
+enum Lit {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Box<str>),
+    List(Vec<Lit>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    Rem,
+    Concat,
+    Eq,
+    Ne,
+    In,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TestName {
+    Defined,
+    Undefined,
+    None,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    InPeriod,
+    BeforePeriod,
+    AfterPeriod,
+}
+
+#[derive(Debug)]
+enum Seg {
+    Name(Box<str>),
+    Index(usize),
+}
+
+#[derive(Debug)]
+enum Filter {
+    Default(Box<Node>),
+    Length,
+    List,
+    First,
+    Last,
+    Trim,
+    Dictsort,
+    Sum,
+    Unique,
+    Int,
+    Join(Box<Node>),
+    Select {
+        invert: bool,
+        attr: Option<Vec<Seg>>,
+        test: Option<TestName>,
+        args: Vec<Node>,
+    },
+    MapAttr {
+        path: Vec<Seg>,
+        default: Option<Box<Node>>,
+    },
+    MinMax {
+        max: bool,
+        attr: Option<Vec<Seg>>,
+    },
+    Sort {
+        attr: Option<Vec<Seg>>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Helper {
+    Cmp,
+    Date,
+    DaysBetween,
+    HoursBetween,
+    WorkingDaysBetween,
+    AddWorkingDays,
+    AddDays,
+    Overdue,
+    Matches,
+    ValidIdNumber,
+    ValidCreditCode,
+    InPeriod,
+    BeforePeriod,
+    AfterPeriod,
+    PeriodShare,
+    MissedDue,
+    Unanswered,
+}
+
+#[derive(Debug)]
+enum Node {
+    Lit(Lit),
+    Root(Root),
+    Attr(Box<Node>, Box<str>),
+    Item(Box<Node>, Box<Node>),
+    Slice(Box<Node>, Option<Box<Node>>, Option<Box<Node>>),
+    Not(Box<Node>),
+    Neg(Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Bin(Op, Box<Node>, Box<Node>),
+    If(Box<Node>, Box<Node>, Option<Box<Node>>),
+    Filter(Filter, Box<Node>),
+    Test(TestName, Box<Node>, Vec<Node>),
+    Call(Helper, Vec<Node>),
+    List(Vec<Node>),
+}
+
+// ---- compiling ----
+
+fn boxed(e: &Expr) -> Option<Box<Node>> {
+    node(e).map(Box::new)
+}
+
+fn lit(v: &JValue) -> Option<Lit> {
+    Some(match v.kind() {
+        ValueKind::None => Lit::None,
+        ValueKind::Bool => Lit::Bool(v.is_true()),
+        ValueKind::Number if v.is_integer() => Lit::Int(i64::try_from(v.clone()).ok()?),
+        ValueKind::Number => Lit::Float(f64::try_from(v.clone()).ok()?),
+        ValueKind::String => Lit::Str(v.as_str()?.into()),
+        ValueKind::Seq if !v.is_tuple() => {
+            Lit::List(v.try_iter().ok()?.map(|i| lit(&i)).collect::<Option<_>>()?)
+        }
+        _ => return None,
+    })
+}
+
+fn positional<'e, 's>(args: &'e [CallArg<'s>]) -> Option<Vec<&'e Expr<'s>>> {
+    args.iter()
+        .map(|a| match a {
+            CallArg::Pos(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn const_str<'e>(e: &'e Expr) -> Option<&'e str> {
+    match e {
+        Expr::Const(c) => c.value.as_str(),
+        _ => None,
+    }
+}
+
+fn path(text: &str) -> Vec<Seg> {
+    text.split('.')
+        .map(|part| match part.parse::<usize>() {
+            Ok(i) => Seg::Index(i),
+            Err(_) => Seg::Name(part.into()),
+        })
+        .collect()
+}
+
+/// An attribute argument: a text (a dotted path) or a whole number (an index).
+fn attr_arg(e: &Expr) -> Option<Vec<Seg>> {
+    match e {
+        Expr::Const(c) => match c.value.as_str() {
+            Some(s) => Some(path(s)),
+            None if c.value.is_integer() => {
+                Some(path(&i64::try_from(c.value.clone()).ok()?.to_string()))
+            }
+            None => None,
+        },
+        _ => None,
+    }
+}
+
+fn test_name(name: &str) -> Option<TestName> {
+    Some(match name {
+        "defined" => TestName::Defined,
+        "undefined" => TestName::Undefined,
+        "none" => TestName::None,
+        "eq" | "equalto" | "==" => TestName::Eq,
+        "ne" | "!=" => TestName::Ne,
+        "lt" | "lessthan" | "<" => TestName::Lt,
+        "le" | "<=" => TestName::Le,
+        "gt" | "greaterthan" | ">" => TestName::Gt,
+        "ge" | ">=" => TestName::Ge,
+        "in" => TestName::In,
+        "in_period" => TestName::InPeriod,
+        "before_period" => TestName::BeforePeriod,
+        "after_period" => TestName::AfterPeriod,
+        _ => return None,
+    })
+}
+
+fn helper(name: &str) -> Option<Helper> {
+    Some(match name {
+        super::guard::HELPER => Helper::Cmp,
+        "date" => Helper::Date,
+        "days_between" => Helper::DaysBetween,
+        "hours_between" => Helper::HoursBetween,
+        "working_days_between" => Helper::WorkingDaysBetween,
+        "add_working_days" => Helper::AddWorkingDays,
+        "add_days" => Helper::AddDays,
+        "overdue" => Helper::Overdue,
+        "matches" => Helper::Matches,
+        "valid_id_number" => Helper::ValidIdNumber,
+        "valid_credit_code" => Helper::ValidCreditCode,
+        "in_period" => Helper::InPeriod,
+        "before_period" => Helper::BeforePeriod,
+        "after_period" => Helper::AfterPeriod,
+        "period_share" => Helper::PeriodShare,
+        "missed_due" => Helper::MissedDue,
+        "unanswered" => Helper::Unanswered,
+        _ => return None,
+    })
+}
+
+fn filter(name: &str, args: &[CallArg]) -> Option<Filter> {
+    let kwargs: Vec<(&str, &Expr)> = args
+        .iter()
+        .filter_map(|a| match a {
+            CallArg::Kwarg(k, e) => Some((*k, e)),
+            _ => None,
+        })
+        .collect();
+    let pos: Vec<&Expr> = args
+        .iter()
+        .filter_map(|a| match a {
+            CallArg::Pos(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    if pos.len() + kwargs.len() != args.len() {
+        return None;
+    }
+    let kw = |k: &str| kwargs.iter().find(|(n, _)| *n == k).map(|(_, e)| *e);
+    let only = |allowed: &[&str]| kwargs.iter().all(|(k, _)| allowed.contains(k));
+    let plain = || args.is_empty();
+    Some(match name {
+        "default" if kwargs.is_empty() && pos.len() == 1 => Filter::Default(boxed(pos[0])?),
+        "length" | "count" if plain() => Filter::Length,
+        "list" if plain() => Filter::List,
+        "first" if plain() => Filter::First,
+        "last" if plain() => Filter::Last,
+        "trim" if plain() => Filter::Trim,
+        "dictsort" if plain() => Filter::Dictsort,
+        "sum" if plain() => Filter::Sum,
+        "unique" if plain() => Filter::Unique,
+        "int" if plain() => Filter::Int,
+        "join" if kwargs.is_empty() && pos.len() == 1 => Filter::Join(boxed(pos[0])?),
+        "select" | "reject" | "selectattr" | "rejectattr" if kwargs.is_empty() => {
+            let with_attr = name.ends_with("attr");
+            let mut rest = pos.into_iter();
+            let attr = if with_attr {
+                Some(attr_arg(rest.next()?)?)
+            } else {
+                None
+            };
+            let test = match rest.next() {
+                Some(t) => Some(test_name(const_str(t)?)?),
+                None => None,
+            };
+            Filter::Select {
+                invert: name.starts_with("reject"),
+                attr,
+                test,
+                args: rest.map(node).collect::<Option<_>>()?,
+            }
+        }
+        "map" if pos.is_empty() && only(&["attribute", "default"]) => Filter::MapAttr {
+            path: attr_arg(kw("attribute")?)?,
+            default: match kw("default") {
+                Some(d) => Some(boxed(d)?),
+                None => None,
+            },
+        },
+        "min" | "max" if pos.is_empty() && only(&["attribute"]) => Filter::MinMax {
+            max: name == "max",
+            attr: match kw("attribute") {
+                Some(a) => Some(path(const_str(a)?)),
+                None => None,
+            },
+        },
+        "sort" if pos.is_empty() && only(&["attribute"]) => Filter::Sort {
+            attr: match kw("attribute") {
+                // A comma makes a composite key, folded differently: left to MiniJinja.
+                Some(a) => Some(path(const_str(a).filter(|s| !s.contains(','))?.trim())),
+                None => None,
+            },
+        },
+        _ => return None,
+    })
+}
+
+fn node(e: &Expr) -> Option<Node> {
+    Some(match e {
+        Expr::Var(v) => Node::Root(match v.id {
+            "record" => Root::Record,
+            "params" => Root::Params,
+            "submission" => Root::Submission,
+            _ => return None,
+        }),
+        Expr::Const(c) => Node::Lit(lit(&c.value)?),
+        Expr::Slice(s) => {
+            if s.step.is_some() {
+                return None;
+            }
+            let part = |p: &Option<Expr>| -> Option<Option<Box<Node>>> {
+                match p {
+                    Some(p) => Some(Some(boxed(p)?)),
+                    None => Some(None),
+                }
+            };
+            Node::Slice(boxed(&s.expr)?, part(&s.start)?, part(&s.stop)?)
+        }
+        Expr::UnaryOp(u) => match u.op {
+            UnaryOpKind::Not => Node::Not(boxed(&u.expr)?),
+            UnaryOpKind::Neg => Node::Neg(boxed(&u.expr)?),
+        },
+        Expr::BinOp(b) => {
+            let (l, r) = (boxed(&b.left)?, boxed(&b.right)?);
+            let op = match b.op {
+                BinOpKind::ScAnd => return Some(Node::And(l, r)),
+                BinOpKind::ScOr => return Some(Node::Or(l, r)),
+                BinOpKind::Add => Op::Add,
+                BinOpKind::Sub => Op::Sub,
+                BinOpKind::Mul => Op::Mul,
+                BinOpKind::Div => Op::Div,
+                BinOpKind::FloorDiv => Op::FloorDiv,
+                BinOpKind::Rem => Op::Rem,
+                BinOpKind::Concat => Op::Concat,
+                BinOpKind::Eq => Op::Eq,
+                BinOpKind::Ne => Op::Ne,
+                BinOpKind::In => Op::In,
+                // Ordering comparisons were rewritten to `__cmp` by the guard.
+                _ => return None,
+            };
+            Node::Bin(op, l, r)
+        }
+        Expr::IfExpr(i) => Node::If(
+            boxed(&i.test_expr)?,
+            boxed(&i.true_expr)?,
+            match &i.false_expr {
+                Some(f) => Some(boxed(f)?),
+                None => None,
+            },
+        ),
+        Expr::Filter(f) => {
+            let on = boxed(f.expr.as_ref()?)?;
+            Node::Filter(filter(f.name, &f.args)?, on)
+        }
+        Expr::Test(t) => {
+            let args = positional(&t.args)?
+                .into_iter()
+                .map(node)
+                .collect::<Option<_>>()?;
+            Node::Test(test_name(t.name)?, boxed(&t.expr)?, args)
+        }
+        Expr::GetAttr(g) => Node::Attr(boxed(&g.expr)?, g.name.into()),
+        Expr::GetItem(g) => Node::Item(boxed(&g.expr)?, boxed(&g.subscript_expr)?),
+        Expr::Call(c) => {
+            let Expr::Var(v) = &c.expr else {
+                return None;
+            };
+            let args = positional(&c.args)?
+                .into_iter()
+                .map(node)
+                .collect::<Option<_>>()?;
+            Node::Call(helper(v.id)?, args)
+        }
+        Expr::List(l) => Node::List(l.items.iter().map(node).collect::<Option<_>>()?),
+        _ => return None,
+    })
+}
+
+// ---- values ----
+
+/// A value during a native evaluation; record fields are borrowed, not copied.
+#[derive(Clone, Debug)]
+enum V<'a> {
+    Undef,
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Own(Rc<str>),
+    /// An array or object of the record, the parameters or the submission.
+    Json(&'a Json),
+    List(Rc<Vec<V<'a>>>),
+    /// A (key, value) pair of `dictsort`.
+    Tuple(Rc<Vec<V<'a>>>),
+    /// A value a helper gave that is not a plain scalar (a list of items).
+    J(JValue),
+}
+
+impl<'a> V<'a> {
+    fn str(&self) -> Option<&str> {
+        match self {
+            V::Str(s) => Some(s),
+            V::Own(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn truthy(&self) -> bool {
+        match self {
+            V::Undef | V::None => false,
+            V::Bool(b) => *b,
+            V::Int(i) => *i != 0,
+            V::Float(f) => *f != 0.0,
+            V::Str(s) => !s.is_empty(),
+            V::Own(s) => !s.is_empty(),
+            V::Json(Json::Array(a)) => !a.is_empty(),
+            V::Json(Json::Object(o)) => !o.is_empty(),
+            V::Json(j) => from_json(j).truthy(),
+            V::List(l) | V::Tuple(l) => !l.is_empty(),
+            V::J(j) => j.is_true(),
+        }
+    }
+
+    fn is_number(&self) -> bool {
+        matches!(self, V::Int(_) | V::Float(_))
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            V::Int(i) => Some(*i as f64),
+            V::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+fn from_json(j: &Json) -> V<'_> {
+    match j {
+        Json::Null => V::None,
+        Json::Bool(b) => V::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => V::Int(i),
+            (None, Some(f)) if !n.is_u64() => V::Float(f),
+            _ => V::J(super::to_value(n)),
+        },
+        Json::String(s) => V::Str(s),
+        Json::Array(_) | Json::Object(_) => V::Json(j),
+    }
+}
+
+fn to_jinja(v: &V<'_>) -> R<JValue> {
+    Ok(match v {
+        V::Undef => JValue::UNDEFINED,
+        V::None => JValue::from(()),
+        V::Bool(b) => JValue::from(*b),
+        V::Int(i) => JValue::from(*i),
+        V::Float(f) => JValue::from(*f),
+        V::Str(s) => JValue::from(*s),
+        V::Own(s) => JValue::from(&**s),
+        V::Json(j) => super::to_value(j),
+        V::List(l) => JValue::from(l.iter().map(to_jinja).collect::<R<Vec<_>>>()?),
+        V::Tuple(_) => return Err(Bail),
+        V::J(j) => j.clone(),
+    })
+}
+
+fn from_jinja<'a>(v: JValue) -> V<'a> {
+    match v.kind() {
+        ValueKind::Undefined => V::Undef,
+        ValueKind::None => V::None,
+        ValueKind::Bool => V::Bool(v.is_true()),
+        ValueKind::Number if v.is_integer() => match i64::try_from(v.clone()) {
+            Ok(i) => V::Int(i),
+            Err(_) => V::J(v),
+        },
+        ValueKind::Number => match f64::try_from(v.clone()) {
+            Ok(f) => V::Float(f),
+            Err(_) => V::J(v),
+        },
+        ValueKind::String if !v.is_safe() => match v.as_str() {
+            Some(s) => V::Own(s.into()),
+            None => V::J(v),
+        },
+        _ => V::J(v),
+    }
+}
+
+fn is_scalar(v: &V<'_>) -> bool {
+    !matches!(v, V::Json(_) | V::List(_) | V::Tuple(_) | V::J(_))
+}
+
+/// `a == b` as MiniJinja compares.
+fn equal(a: &V<'_>, b: &V<'_>) -> R<bool> {
+    Ok(match (a, b) {
+        (V::Int(x), V::Int(y)) => x == y,
+        (V::Undef, V::Undef) | (V::None, V::None) => true,
+        _ => match (a.str(), b.str()) {
+            (Some(x), Some(y)) => x == y,
+            _ => to_jinja(a)? == to_jinja(b)?,
+        },
+    })
+}
+
+/// MiniJinja's ordering of two values.
+fn order(a: &V<'_>, b: &V<'_>) -> R<Ordering> {
+    Ok(match (a, b) {
+        (V::Int(x), V::Int(y)) => x.cmp(y),
+        _ => match (a.str(), b.str()) {
+            (Some(x), Some(y)) => x.cmp(y),
+            _ => to_jinja(a)?.cmp(&to_jinja(b)?),
+        },
+    })
+}
+
+/// The ordering `min`, `max`, `sort` and `dictsort` use: texts without regard to ASCII case.
+fn order_folded(a: &V<'_>, b: &V<'_>) -> R<Ordering> {
+    match (a.str(), b.str()) {
+        (Some(x), Some(y)) => Ok(x
+            .bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(y.bytes().map(|c| c.to_ascii_lowercase()))),
+        _ => order(a, b),
+    }
+}
+
+/// The text of a scalar as MiniJinja prints it.
+fn display(v: &V<'_>) -> R<String> {
+    Ok(match v {
+        V::Str(s) => s.to_string(),
+        V::Own(s) => s.to_string(),
+        V::Int(i) => i.to_string(),
+        V::Undef => String::new(),
+        V::None | V::Bool(_) | V::Float(_) => to_jinja(v)?.to_string(),
+        _ => return Err(Bail),
+    })
+}
+
+// ---- evaluating ----
+
+struct Cx<'s, 'a> {
+    scope: &'s Scope<'a>,
+    steps: Cell<u32>,
+}
+
+impl<'s, 'a> Cx<'s, 'a>
+where
+    's: 'a,
+{
+    fn charge(&self, n: usize) -> R<()> {
+        let n = u32::try_from(n).map_err(|_| Bail)?;
+        let total = self.steps.get().saturating_add(n);
+        if total > STEPS {
+            return Err(Bail);
+        }
+        self.steps.set(total);
+        Ok(())
+    }
+
+    /// The items of an iterable value (undefined is empty).
+    fn items(&self, v: &V<'a>) -> R<Rc<Vec<V<'a>>>> {
+        let out = match v {
+            V::Undef => Rc::new(Vec::new()),
+            V::List(l) => l.clone(),
+            V::Json(Json::Array(a)) => Rc::new(a.iter().map(from_json).collect()),
+            V::J(j) if matches!(j.kind(), ValueKind::Seq | ValueKind::Iterable) => {
+                let items: Vec<V<'a>> = j
+                    .try_iter()
+                    .map_err(|_| Bail)?
+                    .map(|item| match item.kind() {
+                        // A record's object handed back by a helper stays a template value.
+                        ValueKind::Map | ValueKind::Seq => V::J(item),
+                        _ => from_jinja(item),
+                    })
+                    .collect();
+                Rc::new(items)
+            }
+            _ => return Err(Bail),
+        };
+        self.charge(out.len())?;
+        Ok(out)
+    }
+
+    fn eval(&self, n: &'a Node) -> R<V<'a>> {
+        let s = self.scope;
+        Ok(match n {
+            Node::Lit(l) => lit_value(l),
+            Node::Root(Root::Record) => from_json(s.record),
+            Node::Root(Root::Params) => from_json(s.params),
+            Node::Root(Root::Submission) => from_json(s.submission),
+            Node::Attr(base, name) => attr(self.eval(base)?, name)?,
+            Node::Item(base, key) => {
+                let (base, key) = (self.eval(base)?, self.eval(key)?);
+                item(&base, &key)?
+            }
+            Node::Slice(base, start, stop) => {
+                let base = self.eval(base)?;
+                let bound = |b: &'a Option<Box<Node>>| -> R<Option<i64>> {
+                    match b {
+                        None => Ok(None),
+                        Some(b) => match self.eval(b)? {
+                            V::None => Ok(None),
+                            V::Int(i) => Ok(Some(i)),
+                            _ => Err(Bail),
+                        },
+                    }
+                };
+                let (start, stop) = (bound(start)?, bound(stop)?);
+                slice(&base, start, stop)?
+            }
+            Node::Not(e) => V::Bool(!self.eval(e)?.truthy()),
+            Node::Neg(e) => match self.eval(e)? {
+                V::Int(i) if i != i64::MIN => V::Int(-i),
+                V::Float(f) => V::Float(-f),
+                _ => return Err(Bail),
+            },
+            Node::And(l, r) => {
+                let l = self.eval(l)?;
+                if l.truthy() {
+                    self.eval(r)?
+                } else {
+                    l
+                }
+            }
+            Node::Or(l, r) => {
+                let l = self.eval(l)?;
+                if l.truthy() {
+                    l
+                } else {
+                    self.eval(r)?
+                }
+            }
+            Node::Bin(op, l, r) => {
+                let (l, r) = (self.eval(l)?, self.eval(r)?);
+                self.binary(*op, &l, &r)?
+            }
+            Node::If(test, yes, no) => {
+                if self.eval(test)?.truthy() {
+                    self.eval(yes)?
+                } else {
+                    match no {
+                        Some(no) => self.eval(no)?,
+                        None => V::Undef,
+                    }
+                }
+            }
+            Node::Filter(f, on) => {
+                let v = self.eval(on)?;
+                self.filter(f, v)?
+            }
+            Node::Test(t, on, args) => {
+                let v = self.eval(on)?;
+                let args = args.iter().map(|a| self.eval(a)).collect::<R<Vec<_>>>()?;
+                V::Bool(self.test(*t, &v, &args)?)
+            }
+            Node::Call(h, args) => {
+                let args = args.iter().map(|a| self.eval(a)).collect::<R<Vec<_>>>()?;
+                self.call(*h, &args)?
+            }
+            Node::List(items) => V::List(Rc::new(
+                items.iter().map(|i| self.eval(i)).collect::<R<Vec<_>>>()?,
+            )),
+        })
+    }
+
+    fn binary(&self, op: Op, l: &V<'a>, r: &V<'a>) -> R<V<'a>> {
+        Ok(match op {
+            Op::Eq => V::Bool(equal(l, r)?),
+            Op::Ne => V::Bool(!equal(l, r)?),
+            Op::In => V::Bool(self.contains(r, l)?),
+            Op::Concat => V::Own(format!("{}{}", display(l)?, display(r)?).into()),
+            Op::Add if !l.is_number() || !r.is_number() => {
+                let seq = |v: &V<'a>| {
+                    matches!(v, V::List(_) | V::Json(Json::Array(_)))
+                        || matches!(v, V::J(j) if j.kind() == ValueKind::Seq && !j.is_tuple())
+                };
+                if !(seq(l) && seq(r)) {
+                    return Err(Bail);
+                }
+                let (a, b) = (self.items(l)?, self.items(r)?);
+                V::List(Rc::new(a.iter().chain(b.iter()).cloned().collect()))
+            }
+            _ => arithmetic(op, l, r)?,
+        })
+    }
+
+    /// Whether the container holds the value, as MiniJinja's `in`.
+    fn contains(&self, container: &V<'a>, value: &V<'a>) -> R<bool> {
+        Ok(match container {
+            V::Undef => false,
+            V::Str(_) | V::Own(_) => {
+                let hay = container.str().unwrap_or_default();
+                self.charge(hay.len())?;
+                match value.str() {
+                    Some(needle) => hay.contains(needle),
+                    None if is_scalar(value) => hay.contains(&display(value)?),
+                    None => return Err(Bail),
+                }
+            }
+            V::Json(Json::Object(o)) => match value.str() {
+                Some(k) => o.contains_key(k),
+                None => return Err(Bail),
+            },
+            V::List(_) | V::Json(Json::Array(_)) => {
+                for item in self.items(container)?.iter() {
+                    if equal(item, value)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            _ => return Err(Bail),
+        })
+    }
+
+    fn test(&self, t: TestName, v: &V<'a>, args: &[V<'a>]) -> R<bool> {
+        let other = || args.first().ok_or(Bail);
+        let jinja = |v: &V<'a>| to_jinja(v);
+        Ok(match t {
+            TestName::Defined if args.is_empty() => !matches!(v, V::Undef),
+            TestName::Undefined if args.is_empty() => matches!(v, V::Undef),
+            TestName::None if args.is_empty() => matches!(v, V::None),
+            TestName::Eq if args.len() == 1 => equal(v, other()?)?,
+            TestName::Ne if args.len() == 1 => !equal(v, other()?)?,
+            TestName::Lt if args.len() == 1 => order(v, other()?)? == Ordering::Less,
+            TestName::Le if args.len() == 1 => order(v, other()?)? != Ordering::Greater,
+            TestName::Gt if args.len() == 1 => order(v, other()?)? == Ordering::Greater,
+            TestName::Ge if args.len() == 1 => order(v, other()?)? != Ordering::Less,
+            TestName::In if args.len() == 1 => self.contains(other()?, v)?,
+            TestName::InPeriod if args.is_empty() => {
+                super::in_period_test(self.scope.run, jinja(v)?)
+            }
+            TestName::BeforePeriod if args.is_empty() => {
+                super::before_period_test(self.scope.run, jinja(v)?)
+            }
+            TestName::AfterPeriod if args.is_empty() => {
+                super::after_period_test(self.scope.run, jinja(v)?)
+            }
+            _ => return Err(Bail),
+        })
+    }
+
+    fn call(&self, h: Helper, args: &[V<'a>]) -> R<V<'a>> {
+        let run = self.scope.run;
+        let j = |i: usize| args.get(i).ok_or(Bail).and_then(to_jinja);
+        let text = |i: usize| match args.get(i) {
+            Some(v) => v.str().map(str::to_string).ok_or(Bail),
+            None => Err(Bail),
+        };
+        let arity = |n: usize| if args.len() == n { Ok(()) } else { Err(Bail) };
+        let out = match h {
+            Helper::Cmp => {
+                arity(3)?;
+                let (a, b) = (&args[0], &args[2]);
+                let op = text(1)?;
+                if matches!(a, V::Undef | V::None) || matches!(b, V::Undef | V::None) {
+                    return Ok(V::Undef);
+                }
+                let fast = match (a, b) {
+                    (V::Int(x), V::Int(y)) => Some(x.cmp(y)),
+                    _ => match (a.str(), b.str()) {
+                        (Some(x), Some(y)) => Some(x.cmp(y)),
+                        _ => None,
+                    },
+                };
+                match (fast, op.as_str()) {
+                    (Some(o), "<") => return Ok(V::Bool(o == Ordering::Less)),
+                    (Some(o), "<=") => return Ok(V::Bool(o != Ordering::Greater)),
+                    (Some(o), ">") => return Ok(V::Bool(o == Ordering::Greater)),
+                    (Some(o), ">=") => return Ok(V::Bool(o != Ordering::Less)),
+                    _ => super::guard::compare(j(0)?, op, j(2)?),
+                }
+            }
+            Helper::Date => {
+                arity(1)?;
+                super::date(j(0)?)
+            }
+            Helper::DaysBetween => {
+                arity(2)?;
+                super::days_between(j(0)?, j(1)?)
+            }
+            Helper::HoursBetween => {
+                arity(2)?;
+                super::hours_between(j(0)?, j(1)?)
+            }
+            Helper::WorkingDaysBetween => {
+                arity(2)?;
+                super::working_days_between(run, j(0)?, j(1)?)
+            }
+            Helper::AddWorkingDays => {
+                arity(2)?;
+                super::add_working_days(run, j(0)?, j(1)?)
+            }
+            Helper::AddDays => {
+                arity(2)?;
+                super::add_days(j(0)?, j(1)?)
+            }
+            Helper::Overdue => {
+                let rest = (1..args.len()).map(j).collect::<R<Vec<_>>>()?;
+                super::overdue_of(run, j(0)?, &rest)
+            }
+            Helper::Matches => {
+                arity(2)?;
+                super::matches(run, j(0)?, text(1)?)
+            }
+            Helper::ValidIdNumber => {
+                arity(1)?;
+                Ok(super::valid_id_number(j(0)?))
+            }
+            Helper::ValidCreditCode => {
+                arity(1)?;
+                Ok(super::valid_credit_code(j(0)?))
+            }
+            Helper::InPeriod => {
+                arity(1)?;
+                super::in_period(run, j(0)?)
+            }
+            Helper::BeforePeriod => {
+                arity(1)?;
+                super::before_period(run, j(0)?)
+            }
+            Helper::AfterPeriod => {
+                arity(1)?;
+                super::after_period(run, j(0)?)
+            }
+            Helper::PeriodShare => {
+                arity(2)?;
+                super::period_share(run, j(0)?, j(1)?)
+            }
+            Helper::MissedDue => {
+                arity(3)?;
+                super::missed_due(run, j(0)?, j(1)?, j(2)?)
+            }
+            Helper::Unanswered => {
+                arity(4)?;
+                super::unanswered(run, j(0)?, text(1)?, j(2)?, j(3)?)
+            }
+        };
+        out.map(from_jinja).map_err(|_| Bail)
+    }
+
+    fn filter(&self, f: &'a Filter, v: V<'a>) -> R<V<'a>> {
+        Ok(match f {
+            Filter::Default(other) => {
+                let other = self.eval(other)?;
+                if matches!(v, V::Undef) {
+                    other
+                } else {
+                    v
+                }
+            }
+            Filter::Length => match &v {
+                V::Undef => V::Int(0),
+                V::Str(_) | V::Own(_) => V::Int(
+                    i64::try_from(v.str().unwrap_or_default().chars().count()).map_err(|_| Bail)?,
+                ),
+                V::Json(Json::Array(a)) => V::Int(i64::try_from(a.len()).map_err(|_| Bail)?),
+                V::Json(Json::Object(o)) => V::Int(i64::try_from(o.len()).map_err(|_| Bail)?),
+                V::List(l) => V::Int(i64::try_from(l.len()).map_err(|_| Bail)?),
+                V::J(j) => V::Int(i64::try_from(j.len().ok_or(Bail)?).map_err(|_| Bail)?),
+                _ => return Err(Bail),
+            },
+            Filter::List => V::List(self.items(&v)?),
+            Filter::First => match &v {
+                V::Undef => V::Undef,
+                V::Str(_) | V::Own(_) => match v.str().unwrap_or_default().chars().next() {
+                    Some(c) => V::Own(c.to_string().into()),
+                    None => V::Undef,
+                },
+                _ => self.items(&v)?.first().cloned().unwrap_or(V::Undef),
+            },
+            Filter::Last => match &v {
+                V::Undef => V::Undef,
+                V::Str(_) | V::Own(_) => match v.str().unwrap_or_default().chars().next_back() {
+                    Some(c) => V::Own(c.to_string().into()),
+                    None => V::Undef,
+                },
+                _ => self.items(&v)?.last().cloned().unwrap_or(V::Undef),
+            },
+            Filter::Trim => match v.str() {
+                Some(s) => V::Own(s.trim().into()),
+                None => return Err(Bail),
+            },
+            Filter::Dictsort => {
+                let V::Json(Json::Object(o)) = v else {
+                    return Err(Bail);
+                };
+                self.charge(o.len())?;
+                let mut pairs: Vec<V<'a>> = o
+                    .iter()
+                    .map(|(k, x)| V::Tuple(Rc::new(vec![V::Str(k), from_json(x)])))
+                    .collect();
+                // Keys are texts: compared without regard to ASCII case, ties keep their order.
+                let key = |p: &V<'a>| match p {
+                    V::Tuple(t) => t.first().and_then(V::str).map(str::to_ascii_lowercase),
+                    _ => None,
+                };
+                pairs.sort_by_key(key);
+                V::List(Rc::new(pairs))
+            }
+            Filter::Sum => {
+                let mut total = V::Int(0);
+                for item in self.items(&v)?.iter() {
+                    if !item.is_number() {
+                        return Err(Bail);
+                    }
+                    total = arithmetic(Op::Add, &total, item)?;
+                }
+                total
+            }
+            Filter::Unique => {
+                // Texts compare lowercased, numbers by value; other items are left to MiniJinja.
+                let items = self.items(&v)?;
+                let mut out = Vec::new();
+                if items.iter().all(|i| i.str().is_some()) {
+                    let mut seen = std::collections::HashSet::new();
+                    for item in items.iter() {
+                        if seen.insert(item.str().unwrap_or_default().to_lowercase()) {
+                            out.push(item.clone());
+                        }
+                    }
+                } else if items.iter().all(|i| matches!(i, V::Int(_))) {
+                    let mut seen = std::collections::HashSet::new();
+                    for item in items.iter() {
+                        if let V::Int(n) = item {
+                            if seen.insert(*n) {
+                                out.push(item.clone());
+                            }
+                        }
+                    }
+                } else {
+                    return Err(Bail);
+                }
+                self.charge(out.len().saturating_mul(out.len()) / 64)?;
+                V::List(Rc::new(out))
+            }
+            Filter::Int => match &v {
+                V::Int(_) => v,
+                V::Bool(b) => V::Int(i64::from(*b)),
+                V::Float(f) if f.is_finite() && f.abs() < 9.0e15 => V::Int(f.trunc() as i64),
+                _ => match v.str() {
+                    Some(s)
+                        if (1..=18).contains(&s.trim_start_matches('-').len())
+                            && s.trim_start_matches('-')
+                                .bytes()
+                                .all(|b| b.is_ascii_digit())
+                            && s.matches('-').count() <= 1 =>
+                    {
+                        V::Int(s.parse::<i64>().map_err(|_| Bail)?)
+                    }
+                    _ => return Err(Bail),
+                },
+            },
+            Filter::Join(sep) => {
+                let sep = self.eval(sep)?;
+                let sep = sep.str().ok_or(Bail)?;
+                if matches!(v, V::Undef) {
+                    return Err(Bail);
+                }
+                let mut out = String::new();
+                for (i, item) in self.items(&v)?.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    match item {
+                        V::Str(_) | V::Own(_) | V::Int(_) => out.push_str(&display(item)?),
+                        _ => return Err(Bail),
+                    }
+                    self.charge(out.len() / 64)?;
+                }
+                V::Own(out.into())
+            }
+            Filter::Select {
+                invert,
+                attr,
+                test,
+                args,
+            } => {
+                let args = args.iter().map(|a| self.eval(a)).collect::<R<Vec<_>>>()?;
+                let mut out = Vec::new();
+                for item in self.items(&v)?.iter() {
+                    let probe = match attr {
+                        Some(p) => get_path(item, p).ok_or(Bail)?,
+                        None => item.clone(),
+                    };
+                    let passed = match test {
+                        Some(t) => self.test(*t, &probe, &args)?,
+                        None => probe.truthy(),
+                    };
+                    if passed != *invert {
+                        out.push(item.clone());
+                    }
+                }
+                V::List(Rc::new(out))
+            }
+            Filter::MapAttr { path, default } => {
+                let default = match default {
+                    Some(d) => self.eval(d)?,
+                    None => V::Undef,
+                };
+                let mut out = Vec::new();
+                for item in self.items(&v)?.iter() {
+                    out.push(match get_path(item, path) {
+                        Some(V::Undef) => default.clone(),
+                        Some(x) => x,
+                        None if !matches!(default, V::Undef) => default.clone(),
+                        None => return Err(Bail),
+                    });
+                }
+                V::List(Rc::new(out))
+            }
+            Filter::MinMax { max, attr } => {
+                let wanted = if *max {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                let mut best: Option<(V<'a>, V<'a>)> = None;
+                for item in self.items(&v)?.iter() {
+                    let key = match attr {
+                        Some(p) => match get_path(item, p) {
+                            Some(k) => k,
+                            None => V::Undef,
+                        },
+                        None => item.clone(),
+                    };
+                    let better = match &best {
+                        None => true,
+                        Some((k, _)) => order_folded(&key, k)? == wanted,
+                    };
+                    if better {
+                        best = Some((key, item.clone()));
+                    }
+                }
+                best.map_or(V::Undef, |(_, item)| item)
+            }
+            Filter::Sort { attr } => {
+                let items = self.items(&v)?;
+                let mut keyed: Vec<(Option<V<'a>>, V<'a>)> = items
+                    .iter()
+                    .map(|item| {
+                        let key = match attr {
+                            Some(p) => get_path(item, p),
+                            None => Some(item.clone()),
+                        };
+                        (key, item.clone())
+                    })
+                    .collect();
+                // Only keys of one plain kind are sorted here; the comparison cannot fail then.
+                let kinds =
+                    |f: fn(&V<'a>) -> bool| keyed.iter().all(|(k, _)| k.as_ref().is_none_or(f));
+                if !(kinds(|k| k.str().is_some()) || kinds(|k| matches!(k, V::Int(_)))) {
+                    return Err(Bail);
+                }
+                keyed.sort_by(|a, b| match (&a.0, &b.0) {
+                    (Some(a), Some(b)) => order_folded(a, b).unwrap_or(Ordering::Equal),
+                    _ => Ordering::Equal,
+                });
+                V::List(Rc::new(keyed.into_iter().map(|(_, i)| i).collect()))
+            }
+        })
+    }
+}
+
+fn lit_value(l: &Lit) -> V<'_> {
+    match l {
+        Lit::None => V::None,
+        Lit::Bool(b) => V::Bool(*b),
+        Lit::Int(i) => V::Int(*i),
+        Lit::Float(f) => V::Float(*f),
+        Lit::Str(s) => V::Str(s),
+        Lit::List(items) => V::List(Rc::new(items.iter().map(lit_value).collect())),
+    }
+}
+
+/// `base.name`: a field of an object; anything else has no attributes (undefined).
+fn attr<'a>(base: V<'a>, name: &str) -> R<V<'a>> {
+    Ok(match base {
+        V::Json(Json::Object(o)) => o.get(name).map_or(V::Undef, from_json),
+        V::J(j) => from_jinja(j.get_attr(name).map_err(|_| Bail)?),
+        _ => V::Undef,
+    })
+}
+
+/// A (possibly negative) index into a sequence of `len` items.
+fn index(i: i64, len: usize) -> Option<usize> {
+    if i < 0 {
+        len.checked_sub(usize::try_from(i.unsigned_abs()).ok()?)
+    } else {
+        usize::try_from(i).ok()
+    }
+}
+
+/// `base[key]`.
+fn item<'a>(base: &V<'a>, key: &V<'a>) -> R<V<'a>> {
+    Ok(match (base, key) {
+        (V::Json(Json::Array(a)), V::Int(i)) => index(*i, a.len())
+            .and_then(|i| a.get(i))
+            .map_or(V::Undef, from_json),
+        (V::List(l) | V::Tuple(l), V::Int(i)) => index(*i, l.len())
+            .and_then(|i| l.get(i))
+            .cloned()
+            .unwrap_or(V::Undef),
+        (V::Str(_) | V::Own(_), V::Int(i)) => {
+            let s = base.str().unwrap_or_default();
+            index(*i, s.chars().count())
+                .and_then(|i| s.chars().nth(i))
+                .map_or(V::Undef, |c| V::Own(c.to_string().into()))
+        }
+        (V::Json(Json::Object(o)), _) => match key.str() {
+            Some(k) => o.get(k).map_or(V::Undef, from_json),
+            None if matches!(key, V::Int(_)) => V::Undef,
+            None => return Err(Bail),
+        },
+        (V::Undef | V::None | V::Bool(_) | V::Int(_) | V::Float(_), V::Int(_)) => V::Undef,
+        _ => return Err(Bail),
+    })
+}
+
+/// A path's value in an item, as MiniJinja's `get_path`: `None` where it errs (a step into
+/// undefined).
+fn get_path<'a>(item: &V<'a>, path: &[Seg]) -> Option<V<'a>> {
+    let mut cur = item.clone();
+    for seg in path {
+        if matches!(cur, V::Undef) {
+            return None;
+        }
+        cur = match seg {
+            Seg::Name(n) => attr(cur, n).ok()?,
+            Seg::Index(i) => match &cur {
+                V::Json(Json::Array(a)) => a.get(*i).map_or(V::Undef, from_json),
+                V::List(l) | V::Tuple(l) => l.get(*i).cloned().unwrap_or(V::Undef),
+                V::Json(Json::Object(_)) => V::Undef,
+                _ => return None,
+            },
+        };
+    }
+    Some(cur)
+}
+
+/// `base[start:stop]`.
+fn slice<'a>(base: &V<'a>, start: Option<i64>, stop: Option<i64>) -> R<V<'a>> {
+    fn bounds(start: Option<i64>, stop: Option<i64>, len: usize) -> (usize, usize) {
+        let len = len as i64;
+        let norm = |x: i64| {
+            if x < 0 {
+                (len + x).max(0)
+            } else {
+                x
+            }
+        };
+        let s = norm(start.unwrap_or(0));
+        let e = stop.map_or(len, norm);
+        (s as usize, (e - s).max(0) as usize)
+    }
+    Ok(match base {
+        V::Str(_) | V::Own(_) => {
+            let s = base.str().unwrap_or_default();
+            let (from, n) = bounds(start, stop, s.chars().count());
+            V::Own(s.chars().skip(from).take(n).collect::<String>().into())
+        }
+        V::Undef | V::None => V::List(Rc::new(Vec::new())),
+        V::List(l) => {
+            let (from, n) = bounds(start, stop, l.len());
+            V::List(Rc::new(l.iter().skip(from).take(n).cloned().collect()))
+        }
+        V::Json(Json::Array(a)) => {
+            let (from, n) = bounds(start, stop, a.len());
+            V::List(Rc::new(
+                a.iter().skip(from).take(n).map(from_json).collect(),
+            ))
+        }
+        _ => return Err(Bail),
+    })
+}
+
+/// Arithmetic on two numbers, as MiniJinja does it.
+fn arithmetic<'a>(op: Op, l: &V<'a>, r: &V<'a>) -> R<V<'a>> {
+    if let (V::Int(a), V::Int(b)) = (l, r) {
+        let (a, b) = (*a, *b);
+        let floor = |a: i64, b: i64| -> Option<(i64, i64)> {
+            let (mut q, mut m) = (a.checked_div(b)?, a.checked_rem(b)?);
+            if m != 0 && ((m < 0) != (b < 0)) {
+                q -= 1;
+                m += b;
+            }
+            Some((q, m))
+        };
+        return match op {
+            Op::Add => a.checked_add(b).map(V::Int).ok_or(Bail),
+            Op::Sub => a.checked_sub(b).map(V::Int).ok_or(Bail),
+            Op::Mul => a.checked_mul(b).map(V::Int).ok_or(Bail),
+            Op::Div if b != 0 => Ok(V::Float(a as f64 / b as f64)),
+            Op::FloorDiv => floor(a, b).map(|(q, _)| V::Int(q)).ok_or(Bail),
+            Op::Rem => floor(a, b).map(|(_, m)| V::Int(m)).ok_or(Bail),
+            _ => Err(Bail),
+        };
+    }
+    let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
+        return Err(Bail);
+    };
+    Ok(V::Float(match op {
+        Op::Add => a + b,
+        Op::Sub => a - b,
+        Op::Mul => a * b,
+        Op::Div if b != 0.0 => a / b,
+        _ => return Err(Bail),
+    }))
+}
+
+/// What the helpers know about the run when the native evaluator calls them, worked out once:
+/// the same period, calendar, patterns and notes the template engine's context holds.
+pub struct Facts {
+    period: Result<(jiff::civil::Date, jiff::civil::Date), (bool, String)>,
+    calendar: Result<&'static super::Calendar, String>,
+    notes: std::sync::Arc<super::Notes>,
+    patterns: std::sync::Arc<super::Patterns>,
+}
+
+impl Facts {
+    /// Reads the period and the calendar from the submission as the context gives it.
+    pub fn new(
+        submission: &Json,
+        notes: std::sync::Arc<super::Notes>,
+        patterns: std::sync::Arc<super::Patterns>,
+    ) -> Facts {
+        let period = match submission.get("period").filter(|p| !p.is_null()) {
+            None => Err((
+                true,
+                "the submission gives no period to place the date in".to_string(),
+            )),
+            Some(p) => {
+                let read = |which: &str| -> Result<jiff::civil::Date, (bool, String)> {
+                    let v = p.get(which).map_or(JValue::UNDEFINED, super::to_value);
+                    super::when(&v, "the period")
+                        .map(|w| w.date())
+                        .map_err(|e| {
+                            (
+                                super::is_missing_data(&e),
+                                e.detail().unwrap_or_default().to_string(),
+                            )
+                        })
+                };
+                read("start").and_then(|s| Ok((s, read("end")?)))
+            }
+        };
+        let name = match submission.get("calendar") {
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Null) | None => super::DEFAULT_CALENDAR.to_string(),
+            Some(other) => other.to_string(),
+        };
+        let calendar = super::Calendar::builtin(&name).ok_or_else(|| {
+            format!(
+                "unknown holiday calendar '{name}' (shipped: {})",
+                super::Calendar::builtin_ids().join(", ")
+            )
+        });
+        Facts {
+            period,
+            calendar,
+            notes,
+            patterns,
+        }
+    }
+}
+
+impl Run for Facts {
+    fn period(&self) -> Result<(jiff::civil::Date, jiff::civil::Date), minijinja::Error> {
+        self.period.clone().map_err(|(missing, why)| {
+            let kind = if missing {
+                minijinja::ErrorKind::UndefinedError
+            } else {
+                minijinja::ErrorKind::InvalidOperation
+            };
+            minijinja::Error::new(kind, why)
+        })
+    }
+
+    fn calendar(&self) -> Result<&'static super::Calendar, minijinja::Error> {
+        self.calendar.clone().map_err(super::invalid)
+    }
+
+    fn note(&self, years: Vec<i16>) {
+        if !years.is_empty() {
+            self.notes.note_years(years);
+        }
+    }
+
+    fn is_match(&self, pattern: &str, text: &str) -> Result<bool, minijinja::Error> {
+        self.patterns.is_match(pattern, text)
+    }
+}
