@@ -2,6 +2,11 @@
 
 mod cli;
 
+/// mimalloc: records are parsed and dropped on worker threads by the million, and glibc's
+/// allocator spends much of a run consolidating memory freed on another thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(cli::main_with(std::env::args_os()));
 }

@@ -65,9 +65,9 @@ pub struct KindSchema {
     /// Fields whose codes have labels: the path and each label's code.
     labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
     /// The paths whose values hold defined fields of their own (`""` for the record itself).
-    parents: std::collections::HashSet<String>,
+    parents: foldhash::HashSet<String>,
     /// The defined paths, for the lookups of the unknown-field walk.
-    defined: std::collections::HashSet<String>,
+    defined: foldhash::HashSet<String>,
 }
 
 /// A field a record carries that its kind's schema does not define.
@@ -146,7 +146,7 @@ impl KindSchema {
                 (parse_path(p), by_label)
             })
             .collect();
-        let mut parents: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut parents: foldhash::HashSet<String> = foldhash::HashSet::default();
         parents.insert(String::new());
         for path in fields.keys() {
             // `a.b` makes `a` a parent; `a[].b` and `a[]` make `a` and `a[]` parents.
@@ -393,7 +393,11 @@ impl KindSchema {
         let (path_len, pointer_len) = (path.len(), pointer.len());
         let push_pointer = |pointer: &mut String, key: &str| {
             pointer.push('/');
-            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            if key.contains(['~', '/']) {
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            } else {
+                pointer.push_str(key);
+            }
         };
         match node {
             Value::Object(map) => {
@@ -439,7 +443,7 @@ impl KindSchema {
                 for (i, item) in items.iter().enumerate() {
                     if matches!(item, Value::Object(_) | Value::Array(_)) {
                         pointer.push('/');
-                        pointer.push_str(&i.to_string());
+                        let _ = std::fmt::Write::write_fmt(pointer, format_args!("{i}"));
                         self.walk_unknown(item, path, pointer, out);
                         pointer.truncate(pointer_len);
                     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use crate::expr::native::{Facts, Scope};
+use crate::expr::native::{Facts, Memo, Scope};
 use crate::expr::{self, to_value, Compiled};
 use crate::finding::{builtin, pointer, Finding, FindingStatus, Location};
 use crate::profile::Tailoring;
@@ -438,6 +438,7 @@ impl<'a> Plan<'a> {
                 params: &self.params_json,
                 submission: &self.sub_json,
                 run: &self.facts,
+                memo: Memo::new(self.standard.memo_slots),
             },
             jinja: OnceCell::new(),
             plan: self,
@@ -467,7 +468,10 @@ impl<'a> Plan<'a> {
 
     /// One rule on one record: `None` when the rule does not apply, else the outcome and, for a
     /// failure on missing data or an error, the reason.
-    fn judge_rule(&self, ri: usize, ctx: &Ctx) -> Option<(Outcome, Option<String>)> {
+    fn judge_rule<'r>(&self, ri: usize, ctx: &'r Ctx<'r>) -> Option<(Outcome, Option<String>)>
+    where
+        'a: 'r,
+    {
         let rule = &self.standard.rules[ri];
         if let Some(when) = &rule.when {
             match eval(when, ctx) {
@@ -485,14 +489,17 @@ impl<'a> Plan<'a> {
     }
 
     /// The finding of a failed or erroneous result on a record, in both languages.
-    fn finding(
+    fn finding<'r>(
         &self,
         ri: usize,
         rec: &Judged,
-        ctx: &Ctx,
+        ctx: &'r Ctx<'r>,
         outcome: Outcome,
         why: Option<String>,
-    ) -> Finding {
+    ) -> Finding
+    where
+        'a: 'r,
+    {
         let rule = &self.standard.rules[ri];
         let title = &rule.def.title;
         let message = match (outcome, why) {
@@ -548,7 +555,10 @@ impl<'a> Plan<'a> {
     /// The field that made a rule fail on a record: the rule's own `pointer`, else in the first
     /// part of the `assert` that does not hold, the first field missing, else the last field it
     /// names (in a deadline, `days_between(intake, assessment) <= n`, the event that came late).
-    fn failing_field(&self, ri: usize, rec: &Judged, ctx: &Ctx) -> Option<String> {
+    fn failing_field<'r>(&self, ri: usize, rec: &Judged, ctx: &'r Ctx<'r>) -> Option<String>
+    where
+        'a: 'r,
+    {
         let rule = &self.standard.rules[ri];
         if let Some(field) = &rule.def.pointer {
             return Some(field.clone());
@@ -568,13 +578,16 @@ impl<'a> Plan<'a> {
     }
 
     /// What one record gives an indicator; a value that cannot be read is a finding.
-    fn contribution(
+    fn contribution<'r>(
         &self,
         ii: usize,
         location: &Location,
-        ctx: &Ctx,
+        ctx: &'r Ctx<'r>,
         findings: &mut Vec<Finding>,
-    ) -> Contribution {
+    ) -> Contribution
+    where
+        'a: 'r,
+    {
         let ind = &self.standard.indicators[ii];
         let def = &ind.def;
         let mut problem = |why: Text| {
@@ -693,7 +706,7 @@ struct Ctx<'r> {
     kind: &'r str,
 }
 
-impl Ctx<'_> {
+impl<'r> Ctx<'r> {
     fn jinja(&self) -> JValue {
         self.jinja
             .get_or_init(|| {
@@ -703,7 +716,7 @@ impl Ctx<'_> {
             .clone()
     }
 
-    fn value_of(&self, e: &Compiled) -> Result<JValue, minijinja::Error> {
+    fn value_of(&'r self, e: &'r Compiled) -> Result<JValue, minijinja::Error> {
         e.eval(&self.scope, &|| self.jinja())
     }
 }
@@ -839,7 +852,7 @@ enum Eval {
     Raised(String),
 }
 
-fn eval(e: &Compiled, ctx: &Ctx) -> Eval {
+fn eval<'r>(e: &'r Compiled, ctx: &'r Ctx<'r>) -> Eval {
     match ctx.value_of(e) {
         Ok(v) if v.is_true() => Eval::True,
         Ok(_) => Eval::False,
@@ -875,7 +888,8 @@ fn lang_code(lang: Lang) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::{kind_from_path, Contribution, Ctx, Judgement, Outcome};
-    use crate::expr::{self, native::Scope};
+    use crate::expr;
+    use crate::expr::native::{Memo, Scope};
     use std::cell::OnceCell;
     use std::sync::Arc;
 
@@ -971,6 +985,7 @@ mod tests {
                             params: &plan.params_json,
                             submission: &plan.sub_json,
                             run: &plan.facts,
+                            memo: Memo::new(plan.standard.memo_slots),
                         },
                         jinja: OnceCell::new(),
                         plan: &plan,

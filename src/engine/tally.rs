@@ -38,7 +38,7 @@ pub(super) struct Tally {
     keep_ids: bool,
     groups: Vec<Group>,
     /// By kind, then id: where each id was first read, and its group.
-    ids: HashMap<usize, HashMap<Box<str>, Seen>>,
+    ids: HashMap<usize, foldhash::HashMap<Box<str>, Seen>>,
     /// Kinds with at least one evaluated record.
     pub kinds_present: BTreeSet<usize>,
     pub records_read: usize,

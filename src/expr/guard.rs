@@ -287,7 +287,8 @@ fn guarded(left: &Expr, op: &str, right: &Expr, out: &mut String) {
     out.push(')');
 }
 
-fn print(e: &Expr, out: &mut String) {
+/// Prints a parsed expression back, fully parenthesised, its ordering comparisons guarded.
+pub(crate) fn print(e: &Expr, out: &mut String) {
     match e {
         Expr::Var(v) => out.push_str(v.id),
         Expr::Const(c) => constant(&c.value, out),

@@ -11,7 +11,6 @@ pub mod dates;
 pub mod guard;
 pub mod native;
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use minijinja::value::Value;
@@ -100,10 +99,14 @@ pub struct Compiled {
 
 impl Compiled {
     /// Pairs a compiled MiniJinja expression with the native program of its guarded text.
-    pub fn new(jinja: minijinja::Expression<'static, 'static>, guarded: &str) -> Compiled {
+    pub fn new(
+        jinja: minijinja::Expression<'static, 'static>,
+        guarded: &str,
+        shared: &mut native::Interner,
+    ) -> Compiled {
         Compiled {
             jinja,
-            native: native::Program::compile(guarded),
+            native: native::Program::compile(guarded, shared),
             #[cfg(test)]
             text: guarded.into(),
         }
@@ -122,11 +125,19 @@ impl Compiled {
         &self.text
     }
 
+    /// Gives the subexpressions it shares with others their memo slots (see
+    /// [`native::Interner::slots`]).
+    pub fn share(&mut self, slots: &[Option<u32>]) {
+        if let Some(p) = &mut self.native {
+            p.share(slots);
+        }
+    }
+
     /// Evaluates the expression: natively when it can, else by MiniJinja in the context
     /// `context` builds (called only then).
-    pub fn eval(
-        &self,
-        scope: &native::Scope<'_>,
+    pub fn eval<'a>(
+        &'a self,
+        scope: &'a native::Scope<'a>,
         context: &dyn Fn() -> Value,
     ) -> Result<Value, JinjaError> {
         if let Some(program) = &self.native {
@@ -647,7 +658,7 @@ pub const PATTERNS: &str = "__patterns";
 /// compiled once before any record is read; a bad one keeps its error for the calls that use it.
 #[derive(Debug, Default)]
 pub struct Patterns {
-    compiled: HashMap<String, Result<Regex, String>>,
+    compiled: std::collections::BTreeMap<String, Result<Regex, String>>,
 }
 
 impl minijinja::value::Object for Patterns {}
@@ -659,7 +670,7 @@ impl Patterns {
         sources: impl IntoIterator<Item = &'a str>,
         params: &std::collections::BTreeMap<String, serde_json::Value>,
     ) -> Patterns {
-        let mut compiled = HashMap::new();
+        let mut compiled = std::collections::BTreeMap::new();
         for source in sources {
             for arg in guard::pattern_args(source) {
                 let text = match arg {

@@ -99,6 +99,8 @@ pub struct Standard {
     /// Whether it and everything it extends are shipped with yardstick.
     pub shipped: bool,
     messages: minijinja::Environment<'static>,
+    /// How many subexpressions the expressions share (a record's memo has a slot for each).
+    pub(crate) memo_slots: usize,
 }
 
 impl Standard {
@@ -209,17 +211,33 @@ impl Standard {
             indicators: Vec::new(),
             ids: BTreeSet::new(),
             messages,
+            shared: expr::native::Interner::default(),
         };
         let mut sections = Vec::new();
         for s in &resolved.sections {
             sections.push(builder.section(s)?);
         }
         let Builder {
-            rules,
-            indicators,
+            mut rules,
+            mut indicators,
             messages,
+            shared,
             ..
         } = builder;
+        // Only subexpressions met more than once keep a slot in a record's memo.
+        let slots = shared.slots();
+        for rule in &mut rules {
+            let parts = rule.assert_parts.iter_mut().map(|(e, _)| e);
+            for e in rule.when.iter_mut().chain([&mut rule.assert]).chain(parts) {
+                e.share(&slots.0);
+            }
+        }
+        for ind in &mut indicators {
+            for e in ind.where_.iter_mut().chain(ind.value.iter_mut()) {
+                e.share(&slots.0);
+            }
+        }
+        let memo_slots = slots.1;
         let mut hasher = Sha256::new();
         // Contents only, never paths: the same standard hashes the same wherever it is kept.
         for source in &resolved.sources {
@@ -256,6 +274,7 @@ impl Standard {
             file,
             shipped,
             messages,
+            memo_slots,
         })
     }
 }
@@ -446,6 +465,9 @@ struct Builder<'a> {
     indicators: Vec<CompiledIndicator>,
     ids: BTreeSet<String>,
     messages: minijinja::Environment<'static>,
+    /// The subexpressions the standard's expressions share, for a record's evaluations to
+    /// compute once.
+    shared: expr::native::Interner,
 }
 
 /// The names an expression may use at its top level besides helpers and builtins.
@@ -468,7 +490,7 @@ impl Builder<'_> {
 
     /// Compiles one expression and checks the names it uses; returns it with the record fields.
     fn expression<T>(
-        &self,
+        &mut self,
         loc: &Located<T>,
         id: &str,
         what: &str,
@@ -492,7 +514,7 @@ impl Builder<'_> {
                 let jinja = expr::environment()
                     .compile_expression_owned(text.clone())
                     .ok()?;
-                Some(Compiled::new(jinja, &text))
+                Some(Compiled::new(jinja, &text, &mut self.shared))
             })
             .ok_or_else(|| {
                 loc.error(
@@ -633,22 +655,20 @@ impl Builder<'_> {
         };
         let (assert, assert_fields) = self.expression(loc, id, "assert", &r.assert, true)?;
         fields.extend(assert_fields.iter().cloned());
-        let assert_parts = expr::guard::conjuncts(&r.assert)
-            .into_iter()
-            .filter_map(|text| {
-                let compiled = expr::environment()
-                    .compile_expression_owned(text.clone())
-                    .ok()?;
-                let (names, _) = expr::referenced(compiled.undeclared_variables(true));
-                let mut names: Vec<(usize, String)> = names
-                    .into_iter()
-                    .map(|n| (text.find(&format!("record.{n}")).unwrap_or(usize::MAX), n))
-                    .collect();
-                names.sort();
-                let compiled = Compiled::new(compiled, &text);
-                Some((compiled, names.into_iter().map(|(_, n)| n).collect()))
-            })
-            .collect();
+        let mut assert_parts = Vec::new();
+        for text in expr::guard::conjuncts(&r.assert) {
+            let Ok(compiled) = expr::environment().compile_expression_owned(text.clone()) else {
+                continue;
+            };
+            let (names, _) = expr::referenced(compiled.undeclared_variables(true));
+            let mut names: Vec<(usize, String)> = names
+                .into_iter()
+                .map(|n| (text.find(&format!("record.{n}")).unwrap_or(usize::MAX), n))
+                .collect();
+            names.sort();
+            let compiled = Compiled::new(compiled, &text, &mut self.shared);
+            assert_parts.push((compiled, names.into_iter().map(|(_, n)| n).collect()));
+        }
         self.requirement(loc, id, r.requirement.as_ref())?;
         // A rule without a message says its title.
         self.template(loc, id, "message", message_name, r.message(), true)?;
