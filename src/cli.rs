@@ -247,8 +247,13 @@ fn color_wanted() -> bool {
 }
 
 fn print(text: &str) -> Result<()> {
+    print_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to standard output through `write`.
+fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match write(&mut out).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -314,13 +319,20 @@ fn execute(cli: Cli) -> Result<i32> {
         } => {
             let report = yardstick::check(&common.paths, &options(&common, &cli.standards))?;
             let color = output.is_none() && color_wanted();
+            // The JSON report is streamed as it is written; the others are rendered whole.
             let text = match (format, &template) {
                 (_, Some(path)) => {
                     let (renderer, name) = yardstick::Renderer::new()?.with_user_template(path)?;
-                    renderer.render_template(&name, &report, color)?
+                    Some(renderer.render_template(&name, &report, color)?)
                 }
-                (ReportFormat::Json, None) => yardstick::render(&report, Format::Json, false)?,
-                (ReportFormat::Text, None) => yardstick::render(&report, Format::Text, color)?,
+                (ReportFormat::Json, None) => None,
+                (ReportFormat::Text, None) => {
+                    Some(yardstick::render(&report, Format::Text, color)?)
+                }
+            };
+            let write = |w: &mut dyn Write| match &text {
+                Some(text) => w.write_all(text.as_bytes()),
+                None => yardstick::render_to(&report, Format::Json, false, w),
             };
             match output {
                 Some(path) => {
@@ -331,9 +343,9 @@ fn execute(cli: Cli) -> Result<i32> {
                     inputs.extend(common.waivers.iter().cloned());
                     inputs.extend(template.iter().cloned());
                     inputs.extend(common.standard.iter().map(PathBuf::from));
-                    write_output(&path, &text, &inputs)?
+                    write_output(&path, write, &inputs)?
                 }
-                None => print(&text)?,
+                None => print_with(write)?,
             }
             Ok(0)
         }
@@ -347,11 +359,18 @@ fn execute(cli: Cli) -> Result<i32> {
 /// Writes through a temporary file and a rename, refusing to replace any input.
 /// Prints a check's report and says whether the submission meets the bar (exit 0) or not (1).
 fn verdict(report: &yardstick::Report, bar: &Bar) -> Result<i32> {
-    let text = match bar.format {
-        CheckFormat::Json => yardstick::render(report, Format::Json, false)?,
-        CheckFormat::Text => yardstick::render(report, Format::CheckText, color_wanted())?,
-    };
-    print(&text)?;
+    match bar.format {
+        CheckFormat::Json => {
+            print_with(|w| yardstick::render_to(report, Format::Json, false, w))?;
+        }
+        CheckFormat::Text => {
+            print(&yardstick::render(
+                report,
+                Format::CheckText,
+                color_wanted(),
+            )?)?;
+        }
+    }
     let reasons = report.verdict(bar.fail_on.into(), bar.min_score);
     if reasons.is_empty() {
         Ok(0)
@@ -394,7 +413,11 @@ fn refuse_input(path: &Path, inputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
+fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    inputs: &[PathBuf],
+) -> Result<()> {
     refuse_input(path, inputs)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -405,7 +428,14 @@ fn write_output(path: &Path, text: &str, inputs: &[PathBuf]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "report".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        write(&mut f)?;
+        f.flush()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)

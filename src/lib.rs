@@ -48,7 +48,9 @@ pub use profile::{
     ItemTailoring, LoadedProfile, LoadedWaivers, ParamSource, Profile, ProfileSource, Tailoring,
 };
 pub use records::{Format as RecordFormat, Reader, Record, SourceFile};
-pub use report::{render, schema as report_schema, FailOn, Format, Given, Renderer, Report};
+pub use report::{
+    render, render_to, schema as report_schema, FailOn, Format, Given, Renderer, Report,
+};
 pub use run::{
     check, is_path, load_standard, merge, open, partial, registry, score, Opened, Options,
 };

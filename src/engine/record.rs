@@ -109,6 +109,29 @@ impl Judgement {
         Judgement(bytes.into_boxed_slice())
     }
 
+    /// The packed bytes, for a tally to keep without an allocation per record.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The outcome of the `pos`-th active rule of the record's kind.
+    #[cfg(test)]
+    pub fn rule(&self, pos: usize) -> Option<Outcome> {
+        Packed(&self.0).rule(pos)
+    }
+
+    /// The contribution to the `pos`-th active indicator over the record's kind.
+    #[cfg(test)]
+    pub fn contribution(&self, pos: usize) -> Option<Contribution> {
+        Packed(&self.0).contribution(pos)
+    }
+}
+
+/// A [`Judgement`]'s packed bytes, read where they are kept.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Packed<'j>(pub &'j [u8]);
+
+impl Packed<'_> {
     fn rule_count(&self) -> usize {
         match self.0.get(..2) {
             Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),

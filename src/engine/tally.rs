@@ -3,42 +3,74 @@
 //! results. Copies of one record (records of one kind sharing an id) are judged once, as the least
 //! favourable of them: copies add nothing, and a clean copy cannot hide a failing one.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
-use super::record::{Contribution, Judgement, Outcome, Plan};
+use super::record::{Contribution, Judgement, Outcome, Packed, Plan};
 use super::{IndicatorTally, RuleTally, WaiverUse};
 use crate::finding::Location;
 use crate::standard::{CompiledTarget, Direction, Measure};
 
-/// One evaluated record, as the tally keeps it: where it is and what it was judged.
+/// One evaluated record, as the tally keeps it: where it is, and where its packed judgement
+/// sits in the tally's arena.
+#[derive(Clone, Copy)]
 struct Member {
     file: u32,
+    len: u32,
     line: u64,
-    judgement: Judgement,
+    at: u64,
 }
 
-/// The evaluated records of one kind that share an id (or one record with no id).
+/// The evaluated records of one kind that share an id (or one record with no id): the first,
+/// and the copies read after it (rare, so boxed).
 struct Group {
-    kind: usize,
-    id: Option<Box<str>>,
-    members: Vec<Member>,
+    kind: u32,
+    first: Member,
+    // Boxed: one pointer in every group, where a `Vec` would take three.
+    #[allow(clippy::box_collection)]
+    copies: Option<Box<Vec<Member>>>,
 }
 
-/// Where an id was first read, and its group once a copy of it was evaluated.
+impl Group {
+    fn members(&self) -> impl Iterator<Item = &Member> {
+        std::iter::once(&self.first).chain(self.copies.iter().flat_map(|c| c.iter()))
+    }
+}
+
+/// Where an id was first read, and its group once a copy of it was evaluated (12 bytes: a
+/// line beyond 2^32 is kept as the largest, and only said in a duplicate's message).
 struct Seen {
     file: u32,
-    line: u64,
-    group: Option<usize>,
+    group: u32,
+    line: u32,
 }
 
-/// The accumulators of a run.
-#[derive(Default)]
+fn short_line(line: u64) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
+/// No group yet.
+const NO_GROUP: u32 = u32::MAX;
+
+/// The accumulators of a run. A record costs it a few dozen bytes: its place, its packed
+/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id), not
+/// as text.
 pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
     groups: Vec<Group>,
-    /// By kind, then id: where each id was first read, and its group.
-    ids: HashMap<usize, foldhash::HashMap<Box<str>, Seen>>,
+    /// Per group, its id, when `keep_ids`.
+    group_ids: Vec<Option<Box<str>>>,
+    /// The packed judgements, end to end.
+    arena: Vec<u8>,
+    /// By the hash of (kind, id): where each id was first read, and its group.
+    ids: foldhash::HashMap<u128, Seen>,
+    /// The two keys of the id hash, drawn at random for each run: an id cannot be made to
+    /// collide with another's in advance.
+    keys: (
+        foldhash::quality::RandomState,
+        foldhash::quality::RandomState,
+    ),
     /// Kinds with at least one evaluated record.
     pub kinds_present: BTreeSet<usize>,
     pub records_read: usize,
@@ -50,8 +82,21 @@ impl Tally {
     pub fn new(waivers: bool) -> Tally {
         Tally {
             keep_ids: waivers,
-            ..Tally::default()
+            groups: Vec::new(),
+            group_ids: Vec::new(),
+            arena: Vec::new(),
+            ids: foldhash::HashMap::default(),
+            keys: Default::default(),
+            kinds_present: BTreeSet::new(),
+            records_read: 0,
+            records_evaluated: 0,
         }
+    }
+
+    fn key(&self, kind: usize, id: &str) -> u128 {
+        let a = self.keys.0.hash_one((kind, id));
+        let b = self.keys.1.hash_one((kind, id));
+        (u128::from(a) << 64) | u128::from(b)
     }
 
     /// Counts an evaluated record of a kind no active rule or indicator is about: it is only
@@ -69,21 +114,27 @@ impl Tally {
         file: u32,
         line: u64,
     ) -> Option<(u32, u64)> {
-        let ids = self.ids.entry(kind).or_default();
-        match ids.get(id) {
-            Some(seen) => Some((seen.file, seen.line)),
+        let key = self.key(kind, id);
+        match self.ids.get(&key) {
+            Some(seen) => Some((seen.file, u64::from(seen.line))),
             None => {
-                ids.insert(
-                    Box::from(id),
+                self.ids.insert(
+                    key,
                     Seen {
                         file,
-                        line,
-                        group: None,
+                        group: NO_GROUP,
+                        line: short_line(line),
                     },
                 );
                 None
             }
         }
+    }
+
+    fn judgement(&self, m: &Member) -> Packed<'_> {
+        let start = usize::try_from(m.at).unwrap_or(usize::MAX);
+        let end = start.saturating_add(m.len as usize);
+        Packed(self.arena.get(start..end).unwrap_or_default())
     }
 
     /// Adds an evaluated record to its group (its id noted first, by [`Tally::first_seen`]).
@@ -97,37 +148,39 @@ impl Tally {
     ) {
         self.records_evaluated += 1;
         self.kinds_present.insert(kind);
+        let bytes = judgement.bytes();
         let member = Member {
             file,
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
             line,
-            judgement,
+            at: self.arena.len() as u64,
         };
+        self.arena.extend_from_slice(bytes);
+        let next = u32::try_from(self.groups.len()).unwrap_or(NO_GROUP);
         if let Some(id) = id {
-            let ids = self.ids.entry(kind).or_default();
-            if !ids.contains_key(id) {
-                ids.insert(
-                    Box::from(id),
-                    Seen {
-                        file,
-                        line,
-                        group: None,
-                    },
-                );
-            }
-            let Some(seen) = ids.get_mut(id) else {
-                return;
-            };
-            if let Some(group) = seen.group.and_then(|g| self.groups.get_mut(g)) {
-                group.members.push(member);
+            let key = self.key(kind, id);
+            let seen = self.ids.entry(key).or_insert(Seen {
+                file,
+                group: NO_GROUP,
+                line: short_line(line),
+            });
+            if let Some(group) = self.groups.get_mut(seen.group as usize) {
+                group
+                    .copies
+                    .get_or_insert_with(Default::default)
+                    .push(member);
                 return;
             }
-            seen.group = Some(self.groups.len());
+            seen.group = next;
         }
         self.groups.push(Group {
-            kind,
-            id: id.filter(|_| self.keep_ids).map(Box::from),
-            members: vec![member],
+            kind: u32::try_from(kind).unwrap_or(u32::MAX),
+            first: member,
+            copies: None,
         });
+        if self.keep_ids {
+            self.group_ids.push(id.map(Box::from));
+        }
     }
 
     /// The rules' tallies (`None` for a rule tailoring deselected) and the waived results, in
@@ -139,25 +192,23 @@ impl Tally {
             .collect();
         let mut uses: Vec<(usize, usize, WaiverUse)> = Vec::new();
         for (gi, group) in self.groups.iter().enumerate() {
-            let rules_of_kind = plan
-                .rules_of_kind
-                .get(group.kind)
-                .map_or(&[][..], Vec::as_slice);
+            let kind = group.kind as usize;
+            let id = self.group_ids.get(gi).and_then(|i| i.as_deref());
+            let rules_of_kind = plan.rules_of_kind.get(kind).map_or(&[][..], Vec::as_slice);
             for (pos, &ri) in rules_of_kind.iter().enumerate() {
                 let Some(tally) = tallies.get_mut(ri).and_then(Option::as_mut) else {
                     continue;
                 };
                 // The least favourable member; of equally bad ones, the last read.
                 let worst = group
-                    .members
-                    .iter()
-                    .filter_map(|m| m.judgement.rule(pos).map(|o| (m, o)))
+                    .members()
+                    .filter_map(|m| self.judgement(m).rule(pos).map(|o| (m, o)))
                     .max_by_key(|(_, o)| o.badness());
                 let Some((member, outcome)) = worst else {
                     tally.not_applicable += 1;
                     continue;
                 };
-                if let Some(w) = plan.covering_waiver(ri, group.id.as_deref()) {
+                if let Some(w) = plan.covering_waiver(ri, id) {
                     tally.waived += 1;
                     uses.push((
                         ri,
@@ -166,8 +217,8 @@ impl Tally {
                             waiver: w,
                             rule: standard.rules[ri].def.id.clone(),
                             record: Location {
-                                kind: plan.kinds.get(group.kind).map(|k| k.to_string()),
-                                id: group.id.as_deref().map(str::to_string),
+                                kind: plan.kinds.get(kind).map(|k| k.to_string()),
+                                id: id.map(str::to_string),
                                 file: files.get(member.file as usize).cloned(),
                                 line: Some(member.line),
                                 column: None,
@@ -216,11 +267,10 @@ impl Tally {
         let mut distinct = BTreeSet::new();
         // Each group counts once, as the least favourable of its members for the indicator's
         // direction; a group of one is its record.
-        for group in self.groups.iter().filter(|g| g.kind == kind) {
+        for group in self.groups.iter().filter(|g| g.kind as usize == kind) {
             let all: Vec<Contribution> = group
-                .members
-                .iter()
-                .filter_map(|m| m.judgement.contribution(pos))
+                .members()
+                .filter_map(|m| self.judgement(m).contribution(pos))
                 .collect();
             // A copy that `where` leaves out is less favourable, for a `higher` indicator, than
             // one it counts: the id then adds nothing but, in a rate, its place in the

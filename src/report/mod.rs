@@ -17,7 +17,7 @@ use crate::submission::Submission;
 use crate::text::Lang;
 use crate::text::Text;
 
-pub use render::{render, Format, Renderer};
+pub use render::{render, render_to, Format, Renderer};
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]

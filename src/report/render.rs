@@ -174,6 +174,29 @@ impl Renderer {
     }
 }
 
+/// Writes a report in a shipped format to `out`; the JSON report is streamed as it is
+/// serialised, never held whole (a run over a million records with many findings writes tens of
+/// megabytes). The bytes are those [`render`] gives.
+pub fn render_to(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+            serde_json::to_writer_pretty(&mut w, report)?;
+            std::io::Write::write_all(&mut w, b"\n")?;
+            std::io::Write::flush(&mut w)
+        }
+        _ => {
+            let text = render(report, format, color).map_err(std::io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+    }
+}
+
 /// Renders a report in a shipped format.
 pub fn render(report: &Report, format: Format, color: bool) -> Result<String> {
     match format {
