@@ -337,6 +337,10 @@ impl KindSchema {
             visit_mut(record, path, &mut |v| {
                 if let Some(s) = v.as_str() {
                     if let Ok(w) = crate::expr::dates::parse(s) {
+                        // Most dates are written as ISO dates already: nothing to rewrite.
+                        if !with_time && is_iso_date(s) {
+                            return;
+                        }
                         let iso = match (w, with_time) {
                             (w, false) => w.date().to_string(),
                             // A bare date in a date-time field is its midnight, Beijing time,
@@ -533,6 +537,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn unescape(part: &str) -> String {
     part.replace("~1", "/").replace("~0", "~")
+}
+
+/// `YYYY-MM-DD`: the form a date is normalised to (a date that reads as one is one).
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 fn visit_mut(value: &mut Value, path: &[Seg], f: &mut dyn FnMut(&mut Value)) {
@@ -738,6 +752,13 @@ mod tests {
         s.normalise_dates(&mut r);
         assert_eq!(r["intake"]["date"], "2025-03-05");
         assert_eq!(r["sessions"][0]["at"], "2025-03-06T09:30:00+08:00");
+        // An ISO date stays as written; a bare ISO date in a date-time field still gets its time.
+        let mut iso = json!({"intake": {"date": "2025-03-05"}, "sessions": [{"at": "2025-03-07"}]});
+        s.normalise_dates(&mut iso);
+        assert_eq!(iso["intake"]["date"], "2025-03-05");
+        assert_eq!(iso["sessions"][0]["at"], "2025-03-07T00:00:00+08:00");
+        assert!(super::is_iso_date("2025-03-05") && !super::is_iso_date("2025-3-05"));
+        assert!(!super::is_iso_date("2025/03/05") && !super::is_iso_date("２０２５-03-05"));
         let mut bare = json!({"sessions": [{"at": "2025/3/7"}]});
         s.normalise_dates(&mut bare);
         assert_eq!(bare["sessions"][0]["at"], "2025-03-07T00:00:00+08:00");
