@@ -213,7 +213,13 @@ fn constant(v: &Value, out: &mut String) {
         ValueKind::Undefined | ValueKind::None => out.push_str("none"),
         ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
         ValueKind::Number => {
-            if let Ok(i) = i64::try_from(v.clone()) {
+            // A whole-number float (`2.0`, `1e3`) stays a float: `n ~ 2.0` and `7 // 2.0` are
+            // not what the integer would give.
+            if let Some(i) = v
+                .is_integer()
+                .then(|| i64::try_from(v.clone()).ok())
+                .flatten()
+            {
                 let _ = write!(out, "{i}");
             } else if let Ok(f) = f64::try_from(v.clone()) {
                 let _ = write!(out, "{f:?}");
