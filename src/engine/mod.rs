@@ -270,9 +270,7 @@ impl<'p> Fold<'p> {
                 }
             }
             if let Some(judgement) = verdict.judgement {
-                let any = |of: &Vec<Vec<usize>>| of.get(kind).is_some_and(|v| !v.is_empty());
-                let judged = any(&self.plan.rules_of_kind) || any(&self.plan.indicators_of_kind);
-                if judged {
+                if self.plan.scores_kind(kind) {
                     self.tally
                         .add(kind, verdict.id.as_deref(), file as u32, line, judgement);
                 } else {

@@ -207,8 +207,8 @@ enum Filter {
     Default(Box<Node>),
     Length,
     List,
-    First,
-    Last,
+    /// `first` (false) or `last` (true).
+    End(bool),
     Trim,
     Dictsort,
     Sum,
@@ -443,8 +443,8 @@ fn filter(name: &str, args: &[CallArg], sh: &mut Interner) -> Option<Filter> {
         "default" if kwargs.is_empty() && pos.len() == 1 => Filter::Default(boxed(pos[0], sh)?),
         "length" | "count" if plain() => Filter::Length,
         "list" if plain() => Filter::List,
-        "first" if plain() => Filter::First,
-        "last" if plain() => Filter::Last,
+        "first" if plain() => Filter::End(false),
+        "last" if plain() => Filter::End(true),
         "trim" if plain() => Filter::Trim,
         "dictsort" if plain() => Filter::Dictsort,
         "sum" if plain() => Filter::Sum,
@@ -1150,33 +1150,35 @@ impl<'a> Cx<'a> {
                     v
                 }
             }
-            Filter::Length => match &v {
-                V::Undef => V::Int(0),
-                V::Str(_) | V::Own(_) => V::Int(
-                    i64::try_from(v.str().unwrap_or_default().chars().count()).map_err(|_| Bail)?,
-                ),
-                V::Json(Json::Array(a)) => V::Int(i64::try_from(a.len()).map_err(|_| Bail)?),
-                V::Json(Json::Object(o)) => V::Int(i64::try_from(o.len()).map_err(|_| Bail)?),
-                V::List(l) => V::Int(i64::try_from(l.len()).map_err(|_| Bail)?),
-                V::J(j) => V::Int(i64::try_from(j.len().ok_or(Bail)?).map_err(|_| Bail)?),
-                _ => return Err(Bail),
-            },
+            Filter::Length => {
+                let n = match &v {
+                    V::Undef => 0,
+                    V::Str(_) | V::Own(_) => v.str().unwrap_or_default().chars().count(),
+                    V::Json(Json::Array(a)) => a.len(),
+                    V::Json(Json::Object(o)) => o.len(),
+                    V::List(l) => l.len(),
+                    V::J(j) => j.len().ok_or(Bail)?,
+                    _ => return Err(Bail),
+                };
+                V::Int(i64::try_from(n).map_err(|_| Bail)?)
+            }
             Filter::List => V::List(self.items(&v)?),
-            Filter::First => match &v {
+            Filter::End(last) => match &v {
                 V::Undef => V::Undef,
-                V::Str(_) | V::Own(_) => match v.str().unwrap_or_default().chars().next() {
-                    Some(c) => V::Own(c.to_string().into()),
-                    None => V::Undef,
-                },
-                _ => self.items(&v)?.first().cloned().unwrap_or(V::Undef),
-            },
-            Filter::Last => match &v {
-                V::Undef => V::Undef,
-                V::Str(_) | V::Own(_) => match v.str().unwrap_or_default().chars().next_back() {
-                    Some(c) => V::Own(c.to_string().into()),
-                    None => V::Undef,
-                },
-                _ => self.items(&v)?.last().cloned().unwrap_or(V::Undef),
+                V::Str(_) | V::Own(_) => {
+                    let mut chars = v.str().unwrap_or_default().chars();
+                    let c = if *last {
+                        chars.next_back()
+                    } else {
+                        chars.next()
+                    };
+                    c.map_or(V::Undef, |c| V::Own(c.to_string().into()))
+                }
+                _ => {
+                    let items = self.items(&v)?;
+                    let item = if *last { items.last() } else { items.first() };
+                    item.cloned().unwrap_or(V::Undef)
+                }
             },
             Filter::Trim => match v.str() {
                 Some(s) => V::Own(s.trim().into()),
@@ -1681,6 +1683,7 @@ mod tests {
             "record.tags[1]", "record.tags[-1]", "record.tags[9]", "record.tags[1:] | list",
             "(record.tags[1:])[0]", "([record.n] + record.nums) | list", "record.n in ([1] + record.nums)",
             "record.nothing[:2]", "(record.tags | last)", "(record.empty | last)", "(record.empty | first)",
+            "record.id | first", "record.id | last", "record.tags | first", "(record.name[:0]) | last",
             "record.name | trim", "record.name | length", "record.tags | length", "record.nothing | length",
             "record.nothing | default([]) | length", "record.none | default(1)",
             "record.tags | unique | list", "record.nums | unique | list", "record.tags | sort | join(',')",
