@@ -61,13 +61,16 @@ pub struct KindSchema {
     /// follow-up after a closure).
     pub period_grace: Vec<String>,
     personal: Vec<Vec<Seg>>,
+    /// The date (`false`) and date-time (`true`) fields.
     dated: Vec<(Vec<Seg>, bool)>,
     /// Fields whose codes have labels: the path and each label's code.
     labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
-    /// The paths whose values hold defined fields of their own (`""` for the record itself).
-    parents: foldhash::HashSet<String>,
-    /// The defined paths, for the lookups of the unknown-field walk.
-    defined: foldhash::HashSet<String>,
+    /// The defined paths as a tree, for the unknown-field walk: a node with children is a
+    /// place whose value holds defined fields of its own.
+    defined: Node<()>,
+    /// The defined tree with each field's rewrites, for [`KindSchema::prepare`]'s one walk;
+    /// `None` where one walk would not give what the separate walks give.
+    prepared: Option<Node<Act>>,
 }
 
 /// A field a record carries that its kind's schema does not define.
@@ -134,7 +137,7 @@ impl KindSchema {
                 _ => None,
             })
             .collect();
-        let labelled = fields
+        let labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)> = fields
             .iter()
             .filter(|(_, f)| !f.labels.is_empty())
             .map(|(p, f)| {
@@ -146,28 +149,29 @@ impl KindSchema {
                 (parse_path(p), by_label)
             })
             .collect();
-        let mut parents: foldhash::HashSet<String> = foldhash::HashSet::default();
-        parents.insert(String::new());
+        let mut defined = Node::default();
+        let mut prepared = Node::default();
         for path in fields.keys() {
-            // `a.b` makes `a` a parent; `a[].b` and `a[]` make `a` and `a[]` parents.
-            for (i, c) in path.char_indices() {
-                match c {
-                    '.' => {
-                        parents.insert(path[..i].to_string());
-                    }
-                    '[' => {
-                        parents.insert(path[..i].to_string());
-                    }
-                    _ => {}
-                }
+            defined.insert(parse_path(path), ());
+            prepared.insert(parse_path(path), Act::Field);
+        }
+        for (path, f) in &fields {
+            match f.format.as_deref() {
+                Some("date") => prepared.insert(parse_path(path), Act::Date(false)),
+                Some("date-time") => prepared.insert(parse_path(path), Act::Date(true)),
+                _ => {}
             }
         }
+        for (path, by_label) in &labelled {
+            prepared.insert(path.clone(), Act::Labels(by_label.clone()));
+        }
+        let prepared = prepared.walks_as_one().then_some(prepared);
         Ok(KindSchema {
             kind: kind.to_string(),
             documents,
             validators,
-            parents,
-            defined: fields.keys().cloned().collect(),
+            defined,
+            prepared,
             fields,
             period,
             period_grace,
@@ -334,30 +338,7 @@ impl KindSchema {
     /// that cannot be read are left for the schema to report.
     pub fn normalise_dates(&self, record: &mut Value) {
         for (path, with_time) in &self.dated {
-            visit_mut(record, path, &mut |v| {
-                if let Some(s) = v.as_str() {
-                    if let Ok(w) = crate::expr::dates::parse(s) {
-                        // Most dates are written as ISO dates already: nothing to rewrite.
-                        if !with_time && is_iso_date(s) {
-                            return;
-                        }
-                        let iso = match (w, with_time) {
-                            (w, false) => w.date().to_string(),
-                            // A bare date in a date-time field is its midnight, Beijing time,
-                            // as `hours_between` reads it.
-                            (crate::expr::dates::When::Date(d), true) => {
-                                crate::expr::dates::When::DateTime(
-                                    d.to_datetime(jiff::civil::Time::midnight()),
-                                    crate::expr::dates::local_offset(),
-                                )
-                                .to_iso()
-                            }
-                            (w, true) => w.to_iso(),
-                        };
-                        *v = Value::String(iso);
-                    }
-                }
-            });
+            visit_mut(record, path, &mut |v| rewrite_date(*with_time, v));
         }
     }
 
@@ -365,11 +346,90 @@ impl KindSchema {
     /// is left for the schema to judge.
     pub fn normalise_labels(&self, record: &mut Value) {
         for (path, by_label) in &self.labelled {
-            visit_mut(record, path, &mut |v| {
-                if let Some(code) = v.as_str().and_then(|s| by_label.get(s.trim())) {
-                    *v = Value::String(code.clone());
+            visit_mut(record, path, &mut |v| rewrite_label(by_label, v));
+        }
+    }
+
+    /// Whether [`prepare`](Self::prepare) readies a record in one walk (else path by path).
+    pub fn walks_once(&self) -> bool {
+        self.prepared.is_some()
+    }
+
+    /// Readies a record for judging in one walk: its dates and labels normalised
+    /// ([`normalise_dates`](Self::normalise_dates), then
+    /// [`normalise_labels`](Self::normalise_labels)); returns its unknown fields
+    /// ([`unknown_fields`](Self::unknown_fields)).
+    pub fn prepare(&self, record: &mut Value) -> Vec<UnknownField> {
+        let Some(tree) = &self.prepared else {
+            self.normalise_dates(record);
+            self.normalise_labels(record);
+            return self.unknown_fields(record);
+        };
+        let mut out = Vec::new();
+        if let Value::Object(_) = record {
+            self.walk_prepare(record, tree, true, &mut Vec::new(), &mut out);
+        }
+        out
+    }
+
+    /// The one walk of [`prepare`](Self::prepare): like the unknown-field walk, along the
+    /// defined tree, with each field's date and label rewrites done as it is passed. `trail`
+    /// is how `node` was reached from the record, for the place of an unknown field.
+    fn walk_prepare<'v>(
+        &self,
+        node: &'v mut Value,
+        at: &Node<Act>,
+        root: bool,
+        trail: &mut Vec<Step<'v>>,
+        out: &mut Vec<UnknownField>,
+    ) {
+        match node {
+            Value::Object(map) => {
+                if !root && !at.has_children() {
+                    return;
                 }
-            });
+                for (key, child) in map {
+                    let (next, any) = match at.key(key).filter(|n| n.is_field()) {
+                        Some(n) => (Some(n), false),
+                        None => (at.any.as_deref().filter(|n| n.is_field()), true),
+                    };
+                    match next {
+                        Some(next) => {
+                            next.act(child);
+                            if matches!(child, Value::Object(_) | Value::Array(_)) {
+                                trail.push(Step::Key(key, any));
+                                self.walk_prepare(child, next, false, trail, out);
+                                trail.pop();
+                            }
+                        }
+                        None if root && key == "kind" => {}
+                        None => {
+                            let (path, mut pointer) = Step::place(trail);
+                            push_pointer(&mut pointer, key);
+                            out.push(UnknownField {
+                                pointer,
+                                name: key.clone(),
+                                suggestion: self.nearest(&path, key),
+                            });
+                        }
+                    }
+                }
+            }
+            Value::Array(items) => {
+                // A list where the schema defines none holds nothing to report or rewrite.
+                let Some(each) = at.each.as_deref() else {
+                    return;
+                };
+                for (i, item) in items.iter_mut().enumerate() {
+                    each.act(item);
+                    if matches!(item, Value::Object(_) | Value::Array(_)) {
+                        trail.push(Step::Index(i));
+                        self.walk_prepare(item, each, false, trail, out);
+                        trail.pop();
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -377,19 +437,26 @@ impl KindSchema {
     /// Objects the schema leaves open (no properties of their own) are not looked into.
     pub fn unknown_fields(&self, record: &Value) -> Vec<UnknownField> {
         let mut out = Vec::new();
-        self.walk_unknown(record, &mut String::new(), &mut String::new(), &mut out);
+        if let Value::Object(_) = record {
+            self.walk_unknown(
+                record,
+                &self.defined,
+                &mut String::new(),
+                &mut String::new(),
+                &mut out,
+            );
+        }
         out
     }
 
-    fn has_children(&self, path: &str) -> bool {
-        self.parents.contains(path)
-    }
-
-    /// Walks a record's mappings and lists; `path` is the dotted schema path of `node`
-    /// (`sessions[].date`) and `pointer` its JSON pointer, both grown and cut back in place.
+    /// Walks a record's mappings and lists along the defined tree; `at` is the tree's node for
+    /// `node`, `path` its dotted schema path (`sessions[].date`) and `pointer` its JSON pointer,
+    /// both grown and cut back in place. The record itself is always walked; below it, a
+    /// mapping only where the schema defines fields inside it.
     fn walk_unknown(
         &self,
         node: &Value,
+        at: &Node<()>,
         path: &mut String,
         pointer: &mut String,
         out: &mut Vec<UnknownField>,
@@ -405,50 +472,53 @@ impl KindSchema {
         };
         match node {
             Value::Object(map) => {
-                if !self.has_children(path) {
+                if path_len > 0 && !at.has_children() {
                     return;
                 }
                 for (key, child) in map {
-                    if path_len > 0 {
-                        path.push('.');
-                    }
-                    path.push_str(key);
-                    let mut defined = self.defined.contains(path.as_str());
-                    if !defined {
-                        path.truncate(path_len);
-                        if path_len > 0 {
-                            path.push('.');
-                        }
-                        path.push('*');
-                        defined = self.defined.contains(path.as_str());
-                    }
-                    if defined {
+                    let field = |n: &Node<()>| !n.here.is_empty();
+                    let (defined, any) = match at.key(key).filter(|n| field(n)) {
+                        Some(n) => (Some(n), false),
+                        None => (at.any.as_deref().filter(|n| field(n)), true),
+                    };
+                    match defined {
                         // Only mappings and lists hold fields of their own.
-                        if matches!(child, Value::Object(_) | Value::Array(_)) {
+                        Some(next) => {
+                            if matches!(child, Value::Object(_) | Value::Array(_)) {
+                                if path_len > 0 {
+                                    path.push('.');
+                                }
+                                path.push_str(if any { "*" } else { key });
+                                push_pointer(pointer, key);
+                                self.walk_unknown(child, next, path, pointer, out);
+                                pointer.truncate(pointer_len);
+                                path.truncate(path_len);
+                            }
+                        }
+                        None if path_len == 0 && key == "kind" => {}
+                        None => {
                             push_pointer(pointer, key);
-                            self.walk_unknown(child, path, pointer, out);
+                            out.push(UnknownField {
+                                pointer: pointer.clone(),
+                                name: key.clone(),
+                                suggestion: self.nearest(path, key),
+                            });
                             pointer.truncate(pointer_len);
                         }
-                    } else if !(path_len == 0 && key == "kind") {
-                        path.truncate(path_len);
-                        push_pointer(pointer, key);
-                        out.push(UnknownField {
-                            pointer: pointer.clone(),
-                            name: key.clone(),
-                            suggestion: self.nearest(path, key),
-                        });
-                        pointer.truncate(pointer_len);
                     }
-                    path.truncate(path_len);
                 }
             }
             Value::Array(items) => {
+                // A list where the schema defines none holds nothing to report.
+                let Some(each) = at.each.as_deref() else {
+                    return;
+                };
                 path.push_str("[]");
                 for (i, item) in items.iter().enumerate() {
                     if matches!(item, Value::Object(_) | Value::Array(_)) {
                         pointer.push('/');
                         let _ = std::fmt::Write::write_fmt(pointer, format_args!("{i}"));
-                        self.walk_unknown(item, path, pointer, out);
+                        self.walk_unknown(item, each, path, pointer, out);
                         pointer.truncate(pointer_len);
                     }
                 }
@@ -547,6 +617,189 @@ fn is_iso_date(s: &str) -> bool {
             4 | 7 => *c == b'-',
             _ => c.is_ascii_digit(),
         })
+}
+
+/// Field paths as a tree, each place with what applies there: a record is walked once along
+/// them, a key looked up once however many paths pass through it.
+struct Node<T> {
+    here: Vec<T>,
+    /// By key, sorted.
+    keys: Vec<(String, Node<T>)>,
+    each: Option<Box<Node<T>>>,
+    any: Option<Box<Node<T>>>,
+}
+
+impl<T> Default for Node<T> {
+    fn default() -> Self {
+        Node {
+            here: Vec::new(),
+            keys: Vec::new(),
+            each: None,
+            any: None,
+        }
+    }
+}
+
+impl<T> Node<T> {
+    /// Adds a path, with what applies at its end.
+    fn insert(&mut self, path: Vec<Seg>, what: T) {
+        let mut node = self;
+        for seg in path {
+            node = match seg {
+                Seg::Each => node.each.get_or_insert_with(Box::default),
+                Seg::AnyKey => node.any.get_or_insert_with(Box::default),
+                Seg::Key(k) => {
+                    let at = match node.keys.binary_search_by(|(key, _)| key.cmp(&k)) {
+                        Ok(at) => at,
+                        Err(at) => {
+                            node.keys.insert(at, (k, Node::default()));
+                            at
+                        }
+                    };
+                    // `at` is where the key is, or was just put.
+                    &mut node.keys[at].1
+                }
+            };
+        }
+        node.here.push(what);
+    }
+
+    /// The child under a key.
+    fn key(&self, key: &str) -> Option<&Node<T>> {
+        self.keys
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .and_then(|at| self.keys.get(at))
+            .map(|(_, node)| node)
+    }
+
+    fn has_children(&self) -> bool {
+        !self.keys.is_empty() || self.each.is_some() || self.any.is_some()
+    }
+}
+
+/// Rewrites a date (`with_time`: a date-time) to ISO 8601 when it can be read as one.
+fn rewrite_date(with_time: bool, v: &mut Value) {
+    if let Some(s) = v.as_str() {
+        // Most dates are written as ISO dates already: nothing to rewrite (and one
+        // in that form that is no date is left for the schema to report).
+        if !with_time && is_iso_date(s) {
+            return;
+        }
+        if let Ok(w) = crate::expr::dates::parse(s) {
+            let iso = match (w, with_time) {
+                (w, false) => w.date().to_string(),
+                // A bare date in a date-time field is its midnight, Beijing time,
+                // as `hours_between` reads it.
+                (crate::expr::dates::When::Date(d), true) => crate::expr::dates::When::DateTime(
+                    d.to_datetime(jiff::civil::Time::midnight()),
+                    crate::expr::dates::local_offset(),
+                )
+                .to_iso(),
+                (w, true) => w.to_iso(),
+            };
+            *v = Value::String(iso);
+        }
+    }
+}
+
+/// Rewrites a coded field's Chinese label to its code.
+fn rewrite_label(by_label: &BTreeMap<String, String>, v: &mut Value) {
+    if let Some(code) = v.as_str().and_then(|s| by_label.get(s.trim())) {
+        *v = Value::String(code.clone());
+    }
+}
+
+/// What applies at a place of the prepared tree: it is a defined field, a date (or date-time)
+/// to normalise, or a coded field whose labels are rewritten to codes.
+enum Act {
+    Field,
+    Date(bool),
+    Labels(BTreeMap<String, String>),
+}
+
+impl Node<Act> {
+    fn is_field(&self) -> bool {
+        self.here.iter().any(|a| matches!(a, Act::Field))
+    }
+
+    /// The rewrites of this place, dates before labels (as the two normalisations run).
+    fn act(&self, v: &mut Value) {
+        for a in &self.here {
+            match a {
+                Act::Field => {}
+                Act::Date(with_time) => rewrite_date(*with_time, v),
+                Act::Labels(by_label) => rewrite_label(by_label, v),
+            }
+        }
+    }
+
+    /// Whether the one walk gives what the two normalisations and the unknown-field walk give
+    /// separately: no place has both a key and any key below it (one value, two paths), and a
+    /// rewrite sits only below defined fields (which the walk passes through).
+    fn walks_as_one(&self) -> bool {
+        self.check().0
+    }
+
+    /// (walks as one, has a rewrite at or below)
+    fn check(&self) -> (bool, bool) {
+        let mut ok = self.any.is_none() || self.keys.is_empty();
+        let mut rewrites = self.here.iter().any(|a| !matches!(a, Act::Field));
+        let named = self.keys.iter().map(|(_, n)| n).chain(self.any.as_deref());
+        for child in named {
+            let (child_ok, below) = child.check();
+            ok &= child_ok && (!below || child.is_field());
+            rewrites |= below;
+        }
+        if let Some(each) = &self.each {
+            let (each_ok, below) = each.check();
+            ok &= each_ok;
+            rewrites |= below;
+        }
+        (ok, rewrites)
+    }
+}
+
+/// A step from a record to a value inside it: a key (and whether the schema knows it as any key
+/// of a map), or a list index.
+enum Step<'v> {
+    Key(&'v str, bool),
+    Index(usize),
+}
+
+impl Step<'_> {
+    /// The dotted schema path (`sessions[].date`, `risks.*`) and the JSON pointer of the place a
+    /// trail leads to.
+    fn place(trail: &[Step]) -> (String, String) {
+        let (mut path, mut pointer) = (String::new(), String::new());
+        for step in trail {
+            match step {
+                Step::Key(key, any) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(if *any { "*" } else { key });
+                    push_pointer(&mut pointer, key);
+                }
+                Step::Index(i) => {
+                    path.push_str("[]");
+                    pointer.push('/');
+                    pointer.push_str(&i.to_string());
+                }
+            }
+        }
+        (path, pointer)
+    }
+}
+
+/// Adds a key to a JSON pointer, escaped.
+fn push_pointer(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    if key.contains(['~', '/']) {
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(key);
+    }
 }
 
 fn visit_mut(value: &mut Value, path: &[Seg], f: &mut dyn FnMut(&mut Value)) {
@@ -682,6 +935,88 @@ mod tests {
         assert_eq!(edit_distance("incident", "incidents"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("风险", "风险"), 0);
+    }
+
+    /// The separate walks, as a record was readied before the one walk.
+    fn prepared_in_turn(s: &KindSchema, mut r: Value) -> (Value, Vec<UnknownField>) {
+        s.normalise_dates(&mut r);
+        s.normalise_labels(&mut r);
+        let unknown = s.unknown_fields(&r);
+        (r, unknown)
+    }
+
+    fn prepared_at_once(s: &KindSchema, mut r: Value) -> (Value, Vec<UnknownField>) {
+        let unknown = s.prepare(&mut r);
+        (r, unknown)
+    }
+
+    fn labelled_schema(extra: Value) -> KindSchema {
+        let mut doc = json!({
+            "type": "object",
+            "properties": {
+                "level": {"enum": ["high", "low"], "x-labels": {"high": "高", "low": "低"}},
+                "tags": {"type": "array", "items": {"enum": ["a"], "x-labels": {"a": "甲"}}},
+                "risks": {"type": "object", "additionalProperties": {
+                    "type": "object", "properties": {
+                        "level": {"enum": ["high"], "x-labels": {"high": "高"}},
+                        "date": {"type": "string", "format": "date"}
+                    }}},
+                "grid": {"type": "array", "items": {"type": "array", "items": {
+                    "type": "object", "properties": {"on": {"type": "string", "format": "date-time"}}}}},
+                "intake": {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}}
+            }
+        });
+        if let (Some(props), Value::Object(more)) = (doc["properties"].as_object_mut(), extra) {
+            props.extend(more);
+        }
+        KindSchema::compile("case", vec![("t".into(), doc)]).unwrap()
+    }
+
+    #[test]
+    fn one_walk_readies_a_record_as_the_separate_walks_do() {
+        let s = labelled_schema(json!({}));
+        assert!(s.prepared.is_some(), "this schema is walked once");
+        let records = [
+            json!({"kind": "case", "level": " 高 ", "tags": ["甲", "乙", 3], "intake": {"date": "2025/3/5", "typo": 1},
+                   "risks": {"fall": {"level": "高", "date": "2025年3月5日", "extra": true}, "odd": "text"},
+                   "grid": [[{"on": "2025/3/6 9:30", "x": 1}], [], "cell"], "unknown": {"deep": [1]}}),
+            // A dotted key is not the nested field it spells, and `*` is only a key.
+            json!({"intake.date": "2025/3/5", "risks": {"*": {"level": "低"}}, "levle": "高"}),
+            json!({"level": ["高"], "intake": "2025/3/5", "risks": [], "grid": {"on": "x"}, "tags": {"0": "甲"}}),
+            json!({"": 1, "kind": "x", "a~b/c": {"d": 1}}),
+        ];
+        for r in records {
+            assert_eq!(
+                prepared_at_once(&s, r.clone()),
+                prepared_in_turn(&s, r.clone()),
+                "{r}"
+            );
+        }
+        let (r, unknown) =
+            prepared_at_once(&s, json!({"intake.date": "2025/3/5", "grid": [[{"y": 1}]]}));
+        assert_eq!(
+            r["intake.date"], "2025/3/5",
+            "not rewritten: not a defined field"
+        );
+        let places: Vec<&str> = unknown.iter().map(|u| u.pointer.as_str()).collect();
+        assert_eq!(places, ["/grid/0/0/y", "/intake.date"]);
+    }
+
+    #[test]
+    fn a_schema_where_two_paths_reach_one_value_is_readied_path_by_path() {
+        // `risks.*.date` (a date) and `risks.fall.date` (a date-time) both reach the fall's date.
+        let s = labelled_schema(json!({}));
+        let doc = {
+            let mut d = s.documents[0].1.clone();
+            d["properties"]["risks"]["properties"] = json!({"fall": {"type": "object", "properties": {"date": {"type": "string", "format": "date-time"}}}});
+            d
+        };
+        let s = KindSchema::compile("case", vec![("t".into(), doc)]).unwrap();
+        assert!(s.prepared.is_none());
+        let r = json!({"risks": {"fall": {"date": "2025/3/5 9:30"}, "burn": {"date": "2025/3/5"}}});
+        let (done, _) = prepared_at_once(&s, r.clone());
+        assert_eq!(done, prepared_in_turn(&s, r).0);
+        assert_eq!(done["risks"]["burn"]["date"], "2025-03-05");
     }
 
     fn schema() -> KindSchema {

@@ -329,120 +329,229 @@ impl<'p> Fold<'p> {
 /// Reads and judges the record files in `range` (and, when it starts at the first file, the
 /// records held in memory), a batch at a time in parallel, handing each unit's result to `each`
 /// in the order read.
+///
+/// A pipeline: while the thread pool judges one batch, this thread hands the results of the batch
+/// before to `each` and reads the next, so that reading, hashing and folding overlap judging.
 fn judge_all(
     plan: &Plan,
     submission: &Submission,
     range: std::ops::Range<usize>,
     each: &mut dyn FnMut(UnitResult),
 ) {
-    let files = &submission.files;
-    let mut batch: Vec<Unit> = Vec::new();
-    let mut batch_bytes = 0usize;
-    let run_batch = |batch: &mut Vec<Unit>, each: &mut dyn FnMut(UnitResult)| {
-        let results: Vec<UnitResult> = std::mem::take(batch)
+    let mut batches = Batches::new(submission, range);
+    let judge = |batch: Vec<Item>| -> Vec<UnitResult> {
+        batch
             .into_par_iter()
-            .map(|unit| judge_unit(plan, submission, unit))
-            .collect();
-        for r in results {
-            each(r);
-        }
+            .map(|item| match item {
+                Item::Judge(unit) => judge_unit(plan, submission, unit),
+                Item::Ready(result) => result,
+            })
+            .collect()
     };
-    if range.start == 0 {
-        let memory = submission.records.len();
-        for start in (0..memory).step_by(MEMORY_CHUNK) {
-            batch.push(Unit::Memory(start..memory.min(start + MEMORY_CHUNK)));
-        }
-        run_batch(&mut batch, each);
-    }
-    for fi in range {
-        let Some(file) = files.get(fi) else {
-            break;
-        };
-        if records::reader(file.format).by_lines() {
-            let (sha, errors) = chunks(file, |first_line, bytes| {
-                batch_bytes += bytes.len();
-                batch.push(Unit::Lines {
-                    file: fi,
-                    first_line,
-                    bytes,
-                });
-                if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
-                    run_batch(&mut batch, each);
-                    batch_bytes = 0;
-                }
-            });
-            // The file's hash and any read error, after its chunks.
-            run_batch(&mut batch, each);
-            batch_bytes = 0;
-            each(UnitResult {
-                file: fi,
-                sha256: Some(sha),
-                records: 0,
-                errors,
-                verdicts: Vec::new(),
-            });
-        } else {
-            batch_bytes += std::fs::metadata(&file.disk).map_or(0, |m| m.len() as usize);
-            batch.push(Unit::Whole(fi));
-            if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_UNITS {
-                run_batch(&mut batch, each);
-                batch_bytes = 0;
+    let mut current = batches.next_batch();
+    let mut judged: Vec<UnitResult> = Vec::new();
+    while !current.is_empty() {
+        let mut results = Vec::new();
+        let mut next = Vec::new();
+        rayon::in_place_scope(|scope| {
+            let (results, batch) = (&mut results, std::mem::take(&mut current));
+            scope.spawn(move |_| *results = judge(batch));
+            for r in judged.drain(..) {
+                each(r);
             }
-        }
+            next = batches.next_batch();
+        });
+        judged = results;
+        current = next;
     }
-    run_batch(&mut batch, each);
+    for r in judged {
+        each(r);
+    }
 }
 
-/// Reads a line-by-line file in chunks of whole lines, handing each with the line it starts on
-/// to `each`; returns the file's SHA-256 and what could not be read.
-fn chunks(file: &SourceFile, mut each: impl FnMut(u64, Vec<u8>)) -> (String, Vec<ReadError>) {
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    let handle = match std::fs::File::open(&file.disk) {
-        Ok(h) => h,
-        Err(e) => return (String::new(), vec![records::unreadable(&e)]),
-    };
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, handle);
-    let mut line = 1u64;
-    let mut first = true;
-    loop {
+/// An item of a batch: a unit to judge, or a result known without judging (a line-by-line
+/// file's hash and read errors, after its chunks).
+enum Item {
+    Judge(Unit),
+    Ready(UnitResult),
+}
+
+/// The batches of a run, read one at a time, in order: the in-memory records first, then each
+/// file as a whole or, line by line, in chunks of whole lines.
+struct Batches<'a> {
+    submission: &'a Submission,
+    files: std::ops::Range<usize>,
+    /// The in-memory records still to batch, from this index.
+    memory: Option<usize>,
+    /// The line-by-line file being read.
+    open: Option<LineFile>,
+}
+
+impl<'a> Batches<'a> {
+    fn new(submission: &'a Submission, range: std::ops::Range<usize>) -> Batches<'a> {
+        Batches {
+            submission,
+            memory: (range.start == 0).then_some(0),
+            files: range,
+            open: None,
+        }
+    }
+
+    /// The next batch; empty at the end.
+    fn next_batch(&mut self) -> Vec<Item> {
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        let records = self.submission.records.len();
+        if let Some(mut start) = self.memory {
+            while start < records && batch.len() < BATCH_UNITS {
+                let end = records.min(start + MEMORY_CHUNK);
+                batch.push(Item::Judge(Unit::Memory(start..end)));
+                start = end;
+            }
+            self.memory = (start < records).then_some(start);
+            if self.memory.is_some() {
+                return batch;
+            }
+        }
+        while bytes < BATCH_BYTES && batch.len() < BATCH_UNITS {
+            if let Some(open) = &mut self.open {
+                match open.next_chunk() {
+                    Chunk::Lines {
+                        first_line,
+                        bytes: b,
+                    } => {
+                        bytes += b.len();
+                        batch.push(Item::Judge(Unit::Lines {
+                            file: open.file,
+                            first_line,
+                            bytes: b,
+                        }));
+                    }
+                    Chunk::End { sha256, errors } => {
+                        batch.push(Item::Ready(UnitResult {
+                            file: open.file,
+                            sha256: Some(sha256),
+                            records: 0,
+                            errors,
+                            verdicts: Vec::new(),
+                        }));
+                        self.open = None;
+                    }
+                }
+                continue;
+            }
+            let Some(fi) = self.files.next() else {
+                break;
+            };
+            let Some(file) = self.submission.files.get(fi) else {
+                break;
+            };
+            if records::reader(file.format).by_lines() {
+                self.open = Some(LineFile::open(fi, file));
+            } else {
+                bytes += std::fs::metadata(&file.disk).map_or(0, |m| m.len() as usize);
+                batch.push(Item::Judge(Unit::Whole(fi)));
+            }
+        }
+        batch
+    }
+}
+
+/// What reading a line-by-line file gives next.
+enum Chunk {
+    /// Whole lines, from the line they start on.
+    Lines { first_line: u64, bytes: Vec<u8> },
+    /// The end: the file's SHA-256 (empty when it could not be read to the end) and what could
+    /// not be read.
+    End {
+        sha256: String,
+        errors: Vec<ReadError>,
+    },
+}
+
+/// A line-by-line file being read in chunks of whole lines, and hashed as it is read.
+struct LineFile {
+    file: usize,
+    reader: Option<std::io::BufReader<std::fs::File>>,
+    hasher: sha2::Sha256,
+    line: u64,
+    first: bool,
+    /// The end, once known (a read error after a last chunk).
+    end: Option<(String, Vec<ReadError>)>,
+}
+
+impl LineFile {
+    fn open(file: usize, source: &SourceFile) -> LineFile {
+        use sha2::Digest;
+        let (reader, end) = match std::fs::File::open(&source.disk) {
+            Ok(h) => (Some(std::io::BufReader::with_capacity(1 << 16, h)), None),
+            Err(e) => (None, Some((String::new(), vec![records::unreadable(&e)]))),
+        };
+        LineFile {
+            file,
+            reader,
+            hasher: sha2::Sha256::new(),
+            line: 1,
+            first: true,
+            end,
+        }
+    }
+
+    fn next_chunk(&mut self) -> Chunk {
+        use sha2::Digest;
+        let reader = match (&mut self.reader, self.end.take()) {
+            (_, Some((sha256, errors))) => return Chunk::End { sha256, errors },
+            (Some(reader), None) => reader,
+            (None, None) => {
+                return Chunk::End {
+                    sha256: String::new(),
+                    errors: Vec::new(),
+                }
+            }
+        };
         let mut bytes = Vec::with_capacity(CHUNK_BYTES + 4096);
         let mut lines = 0u64;
-        let mut end = false;
+        let mut at_end = false;
         while bytes.len() < CHUNK_BYTES {
             match reader.read_until(b'\n', &mut bytes) {
                 Ok(0) => {
-                    end = true;
+                    at_end = true;
                     break;
                 }
                 Ok(_) => lines += 1,
                 Err(e) => {
-                    hasher.update(&bytes);
-                    if !bytes.is_empty() {
-                        each(line, bytes);
-                    }
                     let mut err = records::unreadable(&e);
-                    err.line = line + lines;
-                    return (String::new(), vec![err]);
+                    err.line = self.line + lines;
+                    self.reader = None;
+                    self.end = Some((String::new(), vec![err]));
+                    return self.chunk(bytes, lines);
                 }
             }
         }
-        hasher.update(&bytes);
-        if first {
-            first = false;
+        self.hasher.update(&bytes);
+        if at_end {
+            let hasher = std::mem::take(&mut self.hasher);
+            self.reader = None;
+            self.end = Some((records::hex(&hasher.finalize()), Vec::new()));
+        }
+        self.chunk(bytes, lines)
+    }
+
+    /// Whole lines read, as a chunk; the end when there are none.
+    fn chunk(&mut self, mut bytes: Vec<u8>, lines: u64) -> Chunk {
+        if self.first {
+            self.first = false;
             if bytes.starts_with(b"\xef\xbb\xbf") {
                 bytes.drain(..3);
             }
         }
-        if !bytes.is_empty() {
-            each(line, bytes);
+        let first_line = self.line;
+        self.line += lines;
+        if bytes.is_empty() {
+            return self.next_chunk();
         }
-        line += lines;
-        if end {
-            break;
-        }
+        Chunk::Lines { first_line, bytes }
     }
-    (records::hex(&hasher.finalize()), Vec::new())
 }
 
 /// Reads and judges one unit.

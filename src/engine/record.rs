@@ -417,9 +417,15 @@ impl<'a> Plan<'a> {
         verdict.kind = Some(ki);
         location.kind = Some(kind.clone());
         let mut value = record.value;
-        schema.normalise_dates(&mut value);
-        schema.normalise_labels(&mut value);
-        check_schema(schema, &kind, &value, &location, &mut verdict.findings);
+        let unknown = schema.prepare(&mut value);
+        check_schema(
+            schema,
+            &kind,
+            &value,
+            unknown,
+            &location,
+            &mut verdict.findings,
+        );
         if let Some(period) = &self.period {
             let grace = self.graces.get(ki).copied().unwrap_or(0);
             if let Some((zh, en)) = outside(schema, &value, period, grace) {
@@ -744,11 +750,12 @@ impl<'r> Ctx<'r> {
     }
 }
 
-/// The schema violations and unknown fields of a record, as findings.
+/// The schema violations and the unknown fields of a record, as findings.
 fn check_schema(
     schema: &KindSchema,
     kind: &str,
     value: &Value,
+    unknown: Vec<crate::schema::UnknownField>,
     location: &Location,
     findings: &mut Vec<Finding>,
 ) {
@@ -777,7 +784,7 @@ fn check_schema(
             ));
         }
     }
-    for u in schema.unknown_fields(value) {
+    for u in unknown {
         let (zh, en) = match &u.suggestion {
             Some(s) => (
                 format!("字段 '{}' 不是{}的数据规范所定义的字段，其内容未被读取；是否应为 '{s}'？", u.name, schema.name_zh()),
@@ -911,10 +918,8 @@ fn lang_code(lang: Lang) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::{kind_from_path, Contribution, Ctx, Judgement, Outcome};
-    use crate::expr;
     use crate::expr::native::{Memo, Scope};
     use std::cell::OnceCell;
-    use std::sync::Arc;
 
     #[test]
     fn a_packed_judgement_gives_back_every_outcome_and_contribution() {
@@ -946,15 +951,13 @@ mod tests {
         assert_eq!((empty.rule(0), empty.contribution(0)), (None, None));
     }
 
-    /// Every expression of every shipped standard, evaluated on every record of every fixture
-    /// submission of its kind (whether or not its `when` holds): wherever the native evaluator
-    /// gives a value, MiniJinja gives the same one (the check sits in `Compiled::eval` in
-    /// tests); the counts say how much of the work stays native.
-    #[test]
-    fn every_shipped_expression_gives_minijinjas_result_natively_on_every_fixture_record() {
-        use crate::expr::shadow;
+    /// Every fixture submission (with its contract, when it has one) opened and planned: `each`
+    /// is given each record of a kind the standard knows, as read, with its kind and schema.
+    /// Returns how many submissions there were.
+    fn for_each_fixture_record(
+        mut each: impl FnMut(&super::Plan, &str, &crate::schema::KindSchema, serde_json::Value),
+    ) -> usize {
         use std::path::Path;
-        use std::sync::atomic::Ordering;
 
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let mut subs = Vec::new();
@@ -972,8 +975,6 @@ mod tests {
             }
         }
         subs.sort();
-        let (mut native, mut fallback, mut evaluations) = (0usize, 0usize, 0usize);
-        let mut left = std::collections::BTreeSet::new();
         for (sub, contract) in &subs {
             let options = crate::run::Options {
                 profile: contract.clone(),
@@ -981,7 +982,7 @@ mod tests {
             };
             let opened = crate::run::open(std::slice::from_ref(sub), &options).unwrap();
             let tailoring = opened.tailoring().unwrap();
-            let notes = Arc::new(expr::Notes::default());
+            let notes = std::sync::Arc::new(crate::expr::Notes::default());
             let plan = super::super::plan(&opened.standard, &opened.submission, &tailoring, &notes);
             for file in &opened.submission.files {
                 let Ok(bytes) = std::fs::read(&file.disk) else {
@@ -999,52 +1000,90 @@ mod tests {
                     let Some(schema) = plan.standard.kinds.get(&kind) else {
                         continue;
                     };
-                    let mut value = record.value;
-                    schema.normalise_dates(&mut value);
-                    schema.normalise_labels(&mut value);
-                    let ctx = Ctx {
-                        scope: Scope {
-                            record: &value,
-                            params: &plan.params_json,
-                            submission: &plan.sub_json,
-                            run: &plan.facts,
-                            memo: Memo::new(plan.standard.memo_slots),
-                        },
-                        jinja: OnceCell::new(),
-                        plan: &plan,
-                        kind: &kind,
-                    };
-                    let rules = plan
-                        .standard
-                        .rules
-                        .iter()
-                        .filter(|r| r.def.applies_to == kind);
-                    let indicators = plan
-                        .standard
-                        .indicators
-                        .iter()
-                        .filter(|x| x.def.applies_to == kind);
-                    let expressions = rules
-                        .flat_map(|r| {
-                            r.when
-                                .iter()
-                                .chain([&r.assert])
-                                .chain(r.assert_parts.iter().map(|(e, _)| e))
-                        })
-                        .chain(indicators.flat_map(|x| x.where_.iter().chain(x.value.iter())));
-                    for e in expressions {
-                        evaluations += 1;
-                        if e.is_native() {
-                            native += 1;
-                        } else {
-                            fallback += 1;
-                            left.insert(e.text().to_string());
-                        }
-                        let _ = ctx.value_of(e);
-                    }
+                    each(&plan, &kind, schema, record.value);
                 }
             }
         }
+        subs.len()
+    }
+
+    /// Every record of every fixture submission is readied (dates and labels normalised,
+    /// unknown fields found) by the one walk exactly as by the separate walks.
+    #[test]
+    fn every_fixture_record_is_readied_by_one_walk_as_by_the_separate_walks() {
+        let (mut records, mut walked_once) = (0, 0);
+        for_each_fixture_record(|_, _, schema, value| {
+            let mut once = value.clone();
+            let unknown = schema.prepare(&mut once);
+            let mut in_turn = value;
+            schema.normalise_dates(&mut in_turn);
+            schema.normalise_labels(&mut in_turn);
+            assert_eq!(once, in_turn);
+            assert_eq!(unknown, schema.unknown_fields(&in_turn));
+            records += 1;
+            walked_once += usize::from(schema.walks_once());
+        });
+        assert!(
+            records > 1000 && walked_once == records,
+            "{walked_once} of {records}"
+        );
+    }
+
+    /// Every expression of every shipped standard, evaluated on every record of every fixture
+    /// submission of its kind (whether or not its `when` holds): wherever the native evaluator
+    /// gives a value, MiniJinja gives the same one (the check sits in `Compiled::eval` in
+    /// tests); the counts say how much of the work stays native.
+    #[test]
+    fn every_shipped_expression_gives_minijinjas_result_natively_on_every_fixture_record() {
+        use crate::expr::shadow;
+        use std::sync::atomic::Ordering;
+
+        let (mut native, mut fallback, mut evaluations) = (0usize, 0usize, 0usize);
+        let mut left = std::collections::BTreeSet::new();
+        let subs = for_each_fixture_record(|plan, kind, schema, value| {
+            let mut value = value;
+            schema.prepare(&mut value);
+            let ctx = Ctx {
+                scope: Scope {
+                    record: &value,
+                    params: &plan.params_json,
+                    submission: &plan.sub_json,
+                    run: &plan.facts,
+                    memo: Memo::new(plan.standard.memo_slots),
+                },
+                jinja: OnceCell::new(),
+                plan,
+                kind,
+            };
+            let rules = plan
+                .standard
+                .rules
+                .iter()
+                .filter(|r| r.def.applies_to == kind);
+            let indicators = plan
+                .standard
+                .indicators
+                .iter()
+                .filter(|x| x.def.applies_to == kind);
+            let expressions = rules
+                .flat_map(|r| {
+                    r.when
+                        .iter()
+                        .chain([&r.assert])
+                        .chain(r.assert_parts.iter().map(|(e, _)| e))
+                })
+                .chain(indicators.flat_map(|x| x.where_.iter().chain(x.value.iter())));
+            for e in expressions {
+                evaluations += 1;
+                if e.is_native() {
+                    native += 1;
+                } else {
+                    fallback += 1;
+                    left.insert(e.text().to_string());
+                }
+                let _ = ctx.value_of(e);
+            }
+        });
         let differences = shadow::DIFFERENCES.lock().unwrap().clone();
         assert!(
             differences.is_empty(),
@@ -1056,11 +1095,11 @@ mod tests {
         eprintln!(
             "{evaluations} evaluations over {} submissions: {native} with a native program, \
              {fallback} without; {checked} native results checked; {} expressions without:\n{}",
-            subs.len(),
+            subs,
             left.len(),
             left.into_iter().collect::<Vec<_>>().join("\n")
         );
-        assert!(subs.len() > 30 && evaluations > 10_000, "{evaluations}");
+        assert!(subs > 30 && evaluations > 10_000, "{evaluations}");
         assert!(
             checked as usize > evaluations / 2,
             "{checked} of {evaluations}"
