@@ -85,11 +85,11 @@ impl Finding {
     }
 
     /// The finding as a report in one language shows it.
-    pub fn in_lang(&self, lang: Lang) -> Finding {
-        Finding {
-            message: Text::Plain(self.message.get(lang).to_string()),
-            ..self.clone()
+    pub fn into_lang(mut self, lang: Lang) -> Finding {
+        if !matches!(self.message, Text::Plain(_)) {
+            self.message = Text::Plain(self.message.get(lang).to_string());
         }
+        self
     }
 }
 

@@ -139,9 +139,9 @@ fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f
 }
 
 /// A JSON Lines file is read in chunks of about this many bytes of whole lines.
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 512 << 10;
 /// A batch judged in parallel holds about this many bytes of record files, or this many units.
-const BATCH_BYTES: usize = 16 << 20;
+const BATCH_BYTES: usize = 4 << 20;
 const BATCH_UNITS: usize = 512;
 /// In-memory records are judged in runs of this many.
 const MEMORY_CHUNK: usize = 1024;
@@ -781,4 +781,147 @@ fn missing_evidence_finding(standard: &Standard, kind: &str, points: f64) -> Fin
             format!("the standard requires {kind} records and the submission holds none: the rules and indicators over them are scored as failed, costing {cost} points"),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Batches, Item, Unit, BATCH_UNITS, CHUNK_BYTES, MEMORY_CHUNK};
+    use crate::records::{Format, Record, SourceFile};
+    use crate::submission::Submission;
+
+    fn submission(files: Vec<SourceFile>, records: usize) -> Submission {
+        Submission {
+            root: None,
+            manifest: Default::default(),
+            manifest_file: None,
+            files,
+            records: (0..records)
+                .map(|i| Record {
+                    kind: Some("case".into()),
+                    value: serde_json::json!({"id": i}),
+                    file: crate::submission::IN_MEMORY.into(),
+                    line: i as u64 + 1,
+                })
+                .collect(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// A JSON Lines file several chunks long (with a byte-order mark and a line that is not
+    /// text) comes back from the batches whole: its chunks, end to end, are the file without
+    /// the mark, each starts on its own line, and the file's hash comes after them.
+    #[test]
+    fn a_long_json_lines_file_is_read_in_chunks_of_whole_lines_then_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = b"\xef\xbb\xbf".to_vec();
+        let mut n = 0;
+        while text.len() < 3 * CHUNK_BYTES + 100 {
+            n += 1;
+            if n == 700 {
+                text.extend_from_slice(b"{\"id\": \"\xff\"}\n");
+            } else {
+                text.extend_from_slice(
+                    format!(
+                        "{{\"id\": \"c-{n:07}\", \"pad\": \"{}\"}}\n",
+                        "x".repeat(n % 300)
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+        text.extend_from_slice(b"{\"id\": \"last, with no newline\"}");
+        let path = dir.path().join("cases.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        let file = SourceFile {
+            path: "cases.jsonl".into(),
+            disk: path,
+            format: Format::Jsonl,
+        };
+        let sub = submission(vec![file], MEMORY_CHUNK * BATCH_UNITS + 5);
+        let mut batches = Batches::new(&sub, 0..1);
+        let (mut memory, mut read, mut next_line, mut hashes) = (0, Vec::new(), 1u64, Vec::new());
+        let mut chunks = 0;
+        loop {
+            let batch = batches.next_batch();
+            if batch.is_empty() {
+                break;
+            }
+            assert!(batch.len() <= BATCH_UNITS);
+            for item in batch {
+                match item {
+                    Item::Judge(Unit::Memory(range)) => {
+                        assert_eq!(range.start, memory, "in-memory runs in order");
+                        memory = range.end;
+                    }
+                    Item::Judge(Unit::Lines {
+                        file,
+                        first_line,
+                        bytes,
+                    }) => {
+                        assert_eq!((file, first_line), (0, next_line));
+                        assert!(hashes.is_empty(), "the hash comes after the chunks");
+                        next_line += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+                        assert!(
+                            bytes.ends_with(b"\n") || read.len() + bytes.len() == text.len() - 3
+                        );
+                        read.extend_from_slice(&bytes);
+                        chunks += 1;
+                    }
+                    Item::Ready(result) => {
+                        hashes.push((result.file, result.sha256, result.errors.len()))
+                    }
+                    _ => panic!("unexpected unit"),
+                }
+            }
+        }
+        assert_eq!(memory, sub.records.len());
+        assert!(chunks >= 3, "{chunks} chunks");
+        assert_eq!(read, text[3..]);
+        assert_eq!(hashes, [(0, Some(crate::records::sha256(&text)), 0)]);
+    }
+
+    /// A file that cannot be opened ends with an unreadable error and an empty hash, and the
+    /// next file is still read.
+    #[test]
+    fn an_unreadable_json_lines_file_is_an_error_and_the_next_file_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let there = dir.path().join("b.jsonl");
+        std::fs::write(&there, "{\"id\": 1}\n").unwrap();
+        let files = vec![
+            SourceFile {
+                path: "a.jsonl".into(),
+                disk: dir.path().join("gone.jsonl"),
+                format: Format::Jsonl,
+            },
+            SourceFile {
+                path: "b.jsonl".into(),
+                disk: there,
+                format: Format::Jsonl,
+            },
+        ];
+        let sub = submission(files, 0);
+        let mut batches = Batches::new(&sub, 0..2);
+        let mut seen = Vec::new();
+        loop {
+            let batch = batches.next_batch();
+            if batch.is_empty() {
+                break;
+            }
+            for item in batch {
+                seen.push(match item {
+                    Item::Judge(Unit::Lines {
+                        file, first_line, ..
+                    }) => format!("lines {file} {first_line}"),
+                    Item::Ready(r) => format!(
+                        "end {} {} {}",
+                        r.file,
+                        r.sha256.unwrap_or_default().len(),
+                        r.errors.len()
+                    ),
+                    _ => "other".into(),
+                });
+            }
+        }
+        assert_eq!(seen, ["end 0 0 1", "lines 1 1", "end 1 64 0"]);
+    }
 }

@@ -428,7 +428,8 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
         waiver_file,
     } = given;
     let missing = |kind: &str| eval.missing_evidence.iter().any(|(k, _)| k == kind);
-    let mut findings: Vec<Finding> = findings.iter().map(|f| f.in_lang(lang)).collect();
+    // In place: a run with many findings holds them once.
+    let mut findings: Vec<Finding> = findings.into_iter().map(|f| f.into_lang(lang)).collect();
     let mut rule_scores: Vec<Option<Scored>> = Vec::new();
     let mut rules = Vec::new();
     let mut counts = Counts::default();
