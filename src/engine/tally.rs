@@ -53,8 +53,8 @@ fn short_line(line: u64) -> u32 {
 const NO_GROUP: u32 = u32::MAX;
 
 /// The accumulators of a run. A record costs it a few dozen bytes: its place, its packed
-/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id), not
-/// as text.
+/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id, in two
+/// 64-bit halves), not as text.
 pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
@@ -64,7 +64,8 @@ pub(super) struct Tally {
     /// The packed judgements, end to end.
     arena: Vec<u8>,
     /// By the hash of (kind, id): where each id was first read, and its group.
-    ids: foldhash::HashMap<u128, Seen>,
+    // Two halves rather than a `u128`, whose 16-byte alignment would pad every entry to 32 bytes.
+    ids: foldhash::HashMap<(u64, u64), Seen>,
     /// The two keys of the id hash, drawn at random for each run: an id cannot be made to
     /// collide with another's in advance.
     keys: (
@@ -93,10 +94,11 @@ impl Tally {
         }
     }
 
-    fn key(&self, kind: usize, id: &str) -> u128 {
-        let a = self.keys.0.hash_one((kind, id));
-        let b = self.keys.1.hash_one((kind, id));
-        (u128::from(a) << 64) | u128::from(b)
+    fn key(&self, kind: usize, id: &str) -> (u64, u64) {
+        (
+            self.keys.0.hash_one((kind, id)),
+            self.keys.1.hash_one((kind, id)),
+        )
     }
 
     /// Counts an evaluated record of a kind no active rule or indicator is about: it is only
