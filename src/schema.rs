@@ -108,6 +108,12 @@ impl KindSchema {
                 .map_err(|e| format!("{name}: not a valid JSON Schema: {e}"))?;
             validators.push(validator);
             collect_fields(doc, doc, "", &mut fields, 0);
+            if let Some(odd) = fields.keys().find_map(|k| k.strip_prefix('\0')) {
+                return Err(format!(
+                    "{name}: the property '{odd}' cannot be named in a field path (a name may not \
+                     be empty or '*', or hold '.' or '[]'); rename it"
+                ));
+            }
             if let Some(p) = doc.get("x-period") {
                 let start = p.get("start").and_then(Value::as_str).map(str::to_string);
                 let end = p.get("end").and_then(Value::as_str).map(str::to_string);
@@ -909,6 +915,11 @@ fn collect_fields(
     }
     if let Some(props) = obj.get("properties").and_then(Value::as_object) {
         for (name, sub) in props {
+            if name.is_empty() || name == "*" || name.contains('.') || name.contains("[]") {
+                // A name a field path cannot spell: reported by `compile`, not collected.
+                out.entry(format!("\0{name}")).or_default();
+                continue;
+            }
             collect_fields(sub, root, &join(path, name), out, depth + 1);
         }
     }
@@ -1000,6 +1011,19 @@ mod tests {
         );
         let places: Vec<&str> = unknown.iter().map(|u| u.pointer.as_str()).collect();
         assert_eq!(places, ["/grid/0/0/y", "/intake.date"]);
+    }
+
+    #[test]
+    fn a_property_a_field_path_cannot_name_is_refused_with_its_name() {
+        for odd in ["intake.date", "tags[]", "*", ""] {
+            let doc = json!({"type": "object", "properties": {"client": {"type": "object",
+                "properties": {odd: {"type": "string"}}}}});
+            let err = KindSchema::compile("case", vec![("case.schema.json".into(), doc)])
+                .err()
+                .unwrap_or_else(|| panic!("'{odd}' accepted"));
+            assert!(err.starts_with("case.schema.json: the property '"), "{err}");
+            assert!(err.contains(&format!("'{odd}'")), "{err}");
+        }
     }
 
     #[test]

@@ -138,13 +138,14 @@ fn points_over_kind(standard: &Standard, tailoring: &Tailoring, kind: &str) -> f
     rules + indicators
 }
 
-/// A JSON Lines file is read in chunks of about this many bytes of whole lines.
-const CHUNK_BYTES: usize = 512 << 10;
+/// A JSON Lines file is read in chunks of about this many bytes of whole lines. (Unit tests use
+/// small sizes, so that their runs pass through many chunks and batches.)
+const CHUNK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 512 << 10 };
 /// A batch judged in parallel holds about this many bytes of record files, or this many units.
-const BATCH_BYTES: usize = 4 << 20;
-const BATCH_UNITS: usize = 512;
+const BATCH_BYTES: usize = if cfg!(test) { 64 << 10 } else { 4 << 20 };
+const BATCH_UNITS: usize = if cfg!(test) { 8 } else { 512 };
 /// In-memory records are judged in runs of this many.
-const MEMORY_CHUNK: usize = 1024;
+const MEMORY_CHUNK: usize = if cfg!(test) { 16 } else { 1024 };
 
 /// A piece of work: a whole file, a chunk of whole lines of a JSON Lines file, or a run of the
 /// records held in memory.
@@ -539,6 +540,10 @@ impl LineFile {
 
     /// Whole lines read, as a chunk; the end when there are none.
     fn chunk(&mut self, mut bytes: Vec<u8>, lines: u64) -> Chunk {
+        // A file's last chunk (or a small file's only one) gives back what it did not fill.
+        if bytes.capacity() > 2 * bytes.len() {
+            bytes.shrink_to_fit();
+        }
         if self.first {
             self.first = false;
             if bytes.starts_with(b"\xef\xbb\xbf") {
@@ -878,6 +883,75 @@ mod tests {
         assert!(chunks >= 3, "{chunks} chunks");
         assert_eq!(read, text[3..]);
         assert_eq!(hashes, [(0, Some(crate::records::sha256(&text)), 0)]);
+    }
+
+    /// A run through many batches hands every unit's result on in read order: each file's
+    /// records line by line (a blank line skipped, a line that is not text an error at its
+    /// line), each JSON Lines file's hash after its chunks, the files in path order.
+    #[test]
+    fn results_reach_the_tally_in_read_order_across_many_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(
+            root.join("fixtures/elderly-care/typical/submission.yaml"),
+            dir.path().join("submission.yaml"),
+        )
+        .unwrap();
+        let mut a = Vec::new();
+        for line in 1..=12000 {
+            match line {
+                1500 => a.extend_from_slice(b"{\"kind\": \"case\", \"id\": \"\xff\"}\n"),
+                2000 => a.extend_from_slice(b"\n"),
+                _ => a.extend_from_slice(
+                    format!("{{\"kind\": \"case\", \"id\": \"a-{line}\"}}\n").as_bytes(),
+                ),
+            }
+        }
+        std::fs::write(dir.path().join("a.jsonl"), &a).unwrap();
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "- {kind: case, id: b-1}\n- {kind: case, id: b-2}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("c.jsonl"),
+            "{\"kind\": \"case\", \"id\": \"c-1\"}\n",
+        )
+        .unwrap();
+        let opened = crate::run::open(&[dir.path().to_path_buf()], &Default::default()).unwrap();
+        let tailoring = opened.tailoring().unwrap();
+        let notes = std::sync::Arc::new(crate::expr::Notes::default());
+        let plan = super::plan(&opened.standard, &opened.submission, &tailoring, &notes);
+        let files: Vec<&str> = opened
+            .submission
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(files, ["a.jsonl", "b.yaml", "c.jsonl"]);
+        let (mut lines, mut errors, mut order) =
+            (vec![Vec::new(); 3], vec![Vec::new(); 3], Vec::new());
+        let mut units = 0;
+        super::judge_all(&plan, &opened.submission, 0..3, &mut |r| {
+            units += 1;
+            let done = r.sha256.is_some();
+            if order.last() != Some(&(r.file, done)) {
+                order.push((r.file, done));
+            }
+            lines[r.file].extend(r.verdicts.iter().map(|v| v.line));
+            errors[r.file].extend(r.errors.iter().map(|e| e.line));
+        });
+        assert!(units > 2 * BATCH_UNITS, "{units} units: several batches");
+        let expected: Vec<u64> = (1..=12000).filter(|l| *l != 1500 && *l != 2000).collect();
+        assert_eq!(lines[0], expected);
+        assert_eq!(errors[0], [1500]);
+        assert_eq!(lines[1], [1, 2]);
+        assert_eq!(lines[2], [1]);
+        // a.jsonl's chunks, then its hash; b.yaml whole (with its hash); c.jsonl's chunk, then its hash.
+        assert_eq!(
+            order,
+            [(0, false), (0, true), (1, true), (2, false), (2, true)]
+        );
     }
 
     /// A file that cannot be opened ends with an unreadable error and an empty hash, and the

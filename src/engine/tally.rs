@@ -49,12 +49,18 @@ fn short_line(line: u64) -> u32 {
     u32::try_from(line).unwrap_or(u32::MAX)
 }
 
+/// A 128-bit keyed hash of a kind and an id.
+type Key = [u32; 4];
+
+// An entry of the id table: the key and where the id was seen, without padding.
+const _: () = assert!(std::mem::size_of::<(Key, Seen)>() == 28);
+
 /// No group yet.
 const NO_GROUP: u32 = u32::MAX;
 
 /// The accumulators of a run. A record costs it a few dozen bytes: its place, its packed
-/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id, in two
-/// 64-bit halves), not as text.
+/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id), not as
+/// text.
 pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
@@ -64,8 +70,8 @@ pub(super) struct Tally {
     /// The packed judgements, end to end.
     arena: Vec<u8>,
     /// By the hash of (kind, id): where each id was first read, and its group.
-    // Two halves rather than a `u128`, whose 16-byte alignment would pad every entry to 32 bytes.
-    ids: foldhash::HashMap<(u64, u64), Seen>,
+    // In 32-bit parts: with `Seen`, 28 bytes an entry (a `u128` or two `u64`s would pad it to 32).
+    ids: foldhash::HashMap<Key, Seen>,
     /// The two keys of the id hash, drawn at random for each run: an id cannot be made to
     /// collide with another's in advance.
     keys: (
@@ -94,11 +100,12 @@ impl Tally {
         }
     }
 
-    fn key(&self, kind: usize, id: &str) -> (u64, u64) {
-        (
+    fn key(&self, kind: usize, id: &str) -> Key {
+        let (a, b) = (
             self.keys.0.hash_one((kind, id)),
             self.keys.1.hash_one((kind, id)),
-        )
+        );
+        [a as u32, (a >> 32) as u32, b as u32, (b >> 32) as u32]
     }
 
     /// Counts an evaluated record of a kind no active rule or indicator is about: it is only
