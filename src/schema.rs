@@ -64,7 +64,7 @@ pub struct KindSchema {
     /// The date (`false`) and date-time (`true`) fields.
     dated: Vec<(Vec<Seg>, bool)>,
     /// Fields whose codes have labels: the path and each label's code.
-    labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)>,
+    labelled: Vec<(Vec<Seg>, Labels)>,
     /// The defined paths as a tree, for the unknown-field walk: a node with children is a
     /// place whose value holds defined fields of its own.
     defined: Node<()>,
@@ -143,16 +143,17 @@ impl KindSchema {
                 _ => None,
             })
             .collect();
-        let labelled: Vec<(Vec<Seg>, BTreeMap<String, String>)> = fields
+        let labelled: Vec<(Vec<Seg>, Labels)> = fields
             .iter()
             .filter(|(_, f)| !f.labels.is_empty())
             .map(|(p, f)| {
-                let by_label = f
+                let by_label: BTreeMap<String, String> = f
                     .labels
                     .iter()
                     .map(|(code, label)| (label.clone(), code.clone()))
                     .collect();
-                (parse_path(p), by_label)
+                let ascii = by_label.keys().any(|l| l.trim().is_ascii());
+                (parse_path(p), Labels { by_label, ascii })
             })
             .collect();
         let mut defined = Node::default();
@@ -352,7 +353,7 @@ impl KindSchema {
     /// is left for the schema to judge.
     pub fn normalise_labels(&self, record: &mut Value) {
         for (path, by_label) in &self.labelled {
-            visit_mut(record, path, &mut |v| rewrite_label(by_label, v));
+            visit_mut(record, path, &mut |v| by_label.rewrite(v));
         }
     }
 
@@ -629,8 +630,8 @@ fn is_iso_date(s: &str) -> bool {
 /// them, a key looked up once however many paths pass through it.
 struct Node<T> {
     here: Vec<T>,
-    /// By key, sorted.
-    keys: Vec<(String, Node<T>)>,
+    /// By key.
+    keys: foldhash::HashMap<String, Node<T>>,
     each: Option<Box<Node<T>>>,
     any: Option<Box<Node<T>>>,
 }
@@ -639,7 +640,7 @@ impl<T> Default for Node<T> {
     fn default() -> Self {
         Node {
             here: Vec::new(),
-            keys: Vec::new(),
+            keys: foldhash::HashMap::default(),
             each: None,
             any: None,
         }
@@ -654,17 +655,7 @@ impl<T> Node<T> {
             node = match seg {
                 Seg::Each => node.each.get_or_insert_with(Box::default),
                 Seg::AnyKey => node.any.get_or_insert_with(Box::default),
-                Seg::Key(k) => {
-                    let at = match node.keys.binary_search_by(|(key, _)| key.cmp(&k)) {
-                        Ok(at) => at,
-                        Err(at) => {
-                            node.keys.insert(at, (k, Node::default()));
-                            at
-                        }
-                    };
-                    // `at` is where the key is, or was just put.
-                    &mut node.keys[at].1
-                }
+                Seg::Key(k) => node.keys.entry(k).or_default(),
             };
         }
         node.here.push(what);
@@ -672,11 +663,7 @@ impl<T> Node<T> {
 
     /// The child under a key.
     fn key(&self, key: &str) -> Option<&Node<T>> {
-        self.keys
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .and_then(|at| self.keys.get(at))
-            .map(|(_, node)| node)
+        self.keys.get(key)
     }
 
     fn has_children(&self) -> bool {
@@ -709,10 +696,26 @@ fn rewrite_date(with_time: bool, v: &mut Value) {
     }
 }
 
-/// Rewrites a coded field's Chinese label to its code.
-fn rewrite_label(by_label: &BTreeMap<String, String>, v: &mut Value) {
-    if let Some(code) = v.as_str().and_then(|s| by_label.get(s.trim())) {
-        *v = Value::String(code.clone());
+/// A coded field's labels, each with its code.
+#[derive(Clone)]
+struct Labels {
+    by_label: BTreeMap<String, String>,
+    /// Whether a label is ASCII: if none is, an ASCII value (a code, most often) is no label.
+    ascii: bool,
+}
+
+impl Labels {
+    /// Rewrites a label to its code.
+    fn rewrite(&self, v: &mut Value) {
+        let Some(s) = v.as_str() else {
+            return;
+        };
+        if !self.ascii && s.is_ascii() {
+            return;
+        }
+        if let Some(code) = self.by_label.get(s.trim()) {
+            *v = Value::String(code.clone());
+        }
     }
 }
 
@@ -721,7 +724,7 @@ fn rewrite_label(by_label: &BTreeMap<String, String>, v: &mut Value) {
 enum Act {
     Field,
     Date(bool),
-    Labels(BTreeMap<String, String>),
+    Labels(Labels),
 }
 
 impl Node<Act> {
@@ -735,7 +738,7 @@ impl Node<Act> {
             match a {
                 Act::Field => {}
                 Act::Date(with_time) => rewrite_date(*with_time, v),
-                Act::Labels(by_label) => rewrite_label(by_label, v),
+                Act::Labels(labels) => labels.rewrite(v),
             }
         }
     }
@@ -751,7 +754,7 @@ impl Node<Act> {
     fn check(&self) -> (bool, bool) {
         let mut ok = self.any.is_none() || self.keys.is_empty();
         let mut rewrites = self.here.iter().any(|a| !matches!(a, Act::Field));
-        let named = self.keys.iter().map(|(_, n)| n).chain(self.any.as_deref());
+        let named = self.keys.values().chain(self.any.as_deref());
         for child in named {
             let (child_ok, below) = child.check();
             ok &= child_ok && (!below || child.is_field());
