@@ -65,12 +65,12 @@ pub struct KindSchema {
     dated: Vec<(Vec<Seg>, bool)>,
     /// Fields whose codes have labels: the path and each label's code.
     labelled: Vec<(Vec<Seg>, Labels)>,
-    /// The defined paths as a tree, for the unknown-field walk: a node with children is a
-    /// place whose value holds defined fields of its own.
-    defined: Node<()>,
-    /// The defined tree with each field's rewrites, for [`KindSchema::prepare`]'s one walk;
-    /// `None` where one walk would not give what the separate walks give.
-    prepared: Option<Node<Act>>,
+    /// The defined fields as a tree, each with its rewrites: walked for unknown fields (a node
+    /// with children is a place whose value holds defined fields of its own), and by
+    /// [`KindSchema::prepare`]'s one walk.
+    tree: Node<Act>,
+    /// Whether one walk gives what the separate walks give (see [`Node::walks_as_one`]).
+    one_walk: bool,
 }
 
 /// A field a record carries that its kind's schema does not define.
@@ -156,29 +156,26 @@ impl KindSchema {
                 (parse_path(p), Labels { by_label, ascii })
             })
             .collect();
-        let mut defined = Node::default();
-        let mut prepared = Node::default();
+        let mut tree = Node::default();
         for path in fields.keys() {
-            defined.insert(parse_path(path), ());
-            prepared.insert(parse_path(path), Act::Field);
+            tree.insert(parse_path(path), Act::Field);
         }
         for (path, f) in &fields {
             match f.format.as_deref() {
-                Some("date") => prepared.insert(parse_path(path), Act::Date(false)),
-                Some("date-time") => prepared.insert(parse_path(path), Act::Date(true)),
+                Some("date") => tree.insert(parse_path(path), Act::Date(false)),
+                Some("date-time") => tree.insert(parse_path(path), Act::Date(true)),
                 _ => {}
             }
         }
         for (path, by_label) in &labelled {
-            prepared.insert(path.clone(), Act::Labels(by_label.clone()));
+            tree.insert(path.clone(), Act::Labels(by_label.clone()));
         }
-        let prepared = prepared.walks_as_one().then_some(prepared);
         Ok(KindSchema {
             kind: kind.to_string(),
             documents,
             validators,
-            defined,
-            prepared,
+            one_walk: tree.walks_as_one(),
+            tree,
             fields,
             period,
             period_grace,
@@ -359,7 +356,7 @@ impl KindSchema {
 
     /// Whether [`prepare`](Self::prepare) readies a record in one walk (else path by path).
     pub fn walks_once(&self) -> bool {
-        self.prepared.is_some()
+        self.one_walk
     }
 
     /// Readies a record for judging in one walk: its dates and labels normalised
@@ -367,14 +364,14 @@ impl KindSchema {
     /// [`normalise_labels`](Self::normalise_labels)); returns its unknown fields
     /// ([`unknown_fields`](Self::unknown_fields)).
     pub fn prepare(&self, record: &mut Value) -> Vec<UnknownField> {
-        let Some(tree) = &self.prepared else {
+        if !self.one_walk {
             self.normalise_dates(record);
             self.normalise_labels(record);
             return self.unknown_fields(record);
-        };
+        }
         let mut out = Vec::new();
         if let Value::Object(_) = record {
-            self.walk_prepare(record, tree, true, &mut Vec::new(), &mut out);
+            self.walk_prepare(record, &self.tree, true, &mut Vec::new(), &mut out);
         }
         out
     }
@@ -447,7 +444,7 @@ impl KindSchema {
         if let Value::Object(_) = record {
             self.walk_unknown(
                 record,
-                &self.defined,
+                &self.tree,
                 &mut String::new(),
                 &mut String::new(),
                 &mut out,
@@ -463,7 +460,7 @@ impl KindSchema {
     fn walk_unknown(
         &self,
         node: &Value,
-        at: &Node<()>,
+        at: &Node<Act>,
         path: &mut String,
         pointer: &mut String,
         out: &mut Vec<UnknownField>,
@@ -483,10 +480,9 @@ impl KindSchema {
                     return;
                 }
                 for (key, child) in map {
-                    let field = |n: &Node<()>| !n.here.is_empty();
-                    let (defined, any) = match at.key(key).filter(|n| field(n)) {
+                    let (defined, any) = match at.key(key).filter(|n| n.is_field()) {
                         Some(n) => (Some(n), false),
-                        None => (at.any.as_deref().filter(|n| field(n)), true),
+                        None => (at.any.as_deref().filter(|n| n.is_field()), true),
                     };
                     match defined {
                         // Only mappings and lists hold fields of their own.
@@ -989,7 +985,7 @@ mod tests {
     #[test]
     fn one_walk_readies_a_record_as_the_separate_walks_do() {
         let s = labelled_schema(json!({}));
-        assert!(s.prepared.is_some(), "this schema is walked once");
+        assert!(s.walks_once(), "this schema is walked once");
         let records = [
             json!({"kind": "case", "level": " 高 ", "tags": ["甲", "乙", 3], "intake": {"date": "2025/3/5", "typo": 1},
                    "risks": {"fall": {"level": "高", "date": "2025年3月5日", "extra": true}, "odd": "text"},
@@ -1039,7 +1035,7 @@ mod tests {
             d
         };
         let s = KindSchema::compile("case", vec![("t".into(), doc)]).unwrap();
-        assert!(s.prepared.is_none());
+        assert!(!s.walks_once());
         let r = json!({"risks": {"fall": {"date": "2025/3/5 9:30"}, "burn": {"date": "2025/3/5"}}});
         let (done, _) = prepared_at_once(&s, r.clone());
         assert_eq!(done, prepared_in_turn(&s, r).0);
