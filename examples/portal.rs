@@ -78,6 +78,7 @@ fn main() -> Result<(), yardstick::Error> {
         report.summary.records
     );
     for f in report.findings.iter().take(5) {
+        let f = f?;
         println!(
             "  {} {}:{} {}",
             f.rule,

@@ -93,15 +93,22 @@ impl Finding {
     }
 }
 
-/// The order findings are reported in: by rule, then file, line, record, pointer and message.
+/// The order findings are reported in: by rule, then file, line, record, pointer and message
+/// (its English text).
+#[cfg(test)]
 pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    report_order_in(a, b, Lang::En)
+}
+
+/// The report order, with messages compared in a language.
+pub fn report_order_in(a: &Finding, b: &Finding, lang: Lang) -> std::cmp::Ordering {
     a.rule
         .cmp(&b.rule)
         .then_with(|| a.record.file.cmp(&b.record.file))
         .then_with(|| a.record.line.cmp(&b.record.line))
         .then_with(|| a.record.id.cmp(&b.record.id))
         .then_with(|| a.record.pointer.cmp(&b.record.pointer))
-        .then_with(|| a.message.get(Lang::En).cmp(b.message.get(Lang::En)))
+        .then_with(|| a.message.get(lang).cmp(b.message.get(lang)))
 }
 
 /// A JSON pointer for a dotted field path (`assessment.date` → `/assessment/date`).

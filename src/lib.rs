@@ -54,7 +54,7 @@ pub use report::{
 pub use run::{
     check, is_path, load_standard, merge, open, partial, registry, score, Opened, Options,
 };
-pub use sink::{Collector, FindingSink};
+pub use sink::{Collector, FindingSink, Findings, Iter as FindingsIter};
 pub use standard::lint::lint;
 pub use standard::{Direction, Evidence, Measure, Registry, Section, Severity, Standard, Status};
 pub use submission::{Submission, IN_MEMORY};

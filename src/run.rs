@@ -90,9 +90,9 @@ impl Opened {
         &self,
         tailoring: &Tailoring,
         evaluation: &crate::engine::Evaluation,
-        findings: Vec<crate::finding::Finding>,
+        findings: crate::sink::Findings,
         lang: Lang,
-    ) -> Report {
+    ) -> Result<Report> {
         report::build(
             report::Given {
                 standard: &self.standard,
@@ -146,7 +146,7 @@ pub fn partial(
 pub fn merge(paths: &[PathBuf], options: &Options, partials: &[PathBuf]) -> Result<Report> {
     let opened = open(paths, options)?;
     let tailoring = opened.tailoring()?;
-    let mut findings = crate::sink::Collector::new();
+    let mut findings = crate::sink::Collector::new(options.lang);
     let evaluation = crate::engine::merge(
         &opened.standard,
         &opened.submission,
@@ -154,12 +154,7 @@ pub fn merge(paths: &[PathBuf], options: &Options, partials: &[PathBuf]) -> Resu
         partials,
         &mut findings,
     )?;
-    Ok(opened.report(
-        &tailoring,
-        &evaluation,
-        findings.into_sorted(),
-        options.lang,
-    ))
+    opened.report(&tailoring, &evaluation, findings.finish(), options.lang)
 }
 
 /// Opens a submission and loads what it is scored with: the standard (the evaluator's, else
@@ -255,9 +250,9 @@ pub fn score(
     lang: Lang,
 ) -> Result<Report> {
     let tailoring = Tailoring::new(standard, submission, profile, waivers)?;
-    let mut findings = crate::sink::Collector::new();
+    let mut findings = crate::sink::Collector::new(lang);
     let evaluation = engine::evaluate(standard, submission, &tailoring, &mut findings);
-    Ok(report::build(
+    report::build(
         report::Given {
             standard,
             submission,
@@ -266,7 +261,7 @@ pub fn score(
             waiver_file: waivers,
         },
         &evaluation,
-        findings.into_sorted(),
+        findings.finish(),
         lang,
-    ))
+    )
 }

@@ -139,8 +139,8 @@ fn every_guides_typical_fixture_is_a_realistic_mix_that_passes_but_loses_points(
             "{id}: typical fails only {own:?} of its own rules"
         );
         // No record is unreadable or off its schema in a fixture meant to be realistic.
-        let built_in: Vec<&str> = report
-            .findings
+        let findings = report.findings.to_vec().unwrap();
+        let built_in: Vec<&str> = findings
             .iter()
             .map(|f| f.rule.as_str())
             .filter(|r| ["YS-PARSE", "YS-SCHEMA", "YS-UNKNOWN-FIELD"].contains(r))
@@ -177,8 +177,8 @@ fn a_deadline_that_ran_out_before_the_period_is_not_judged_again_however_late_th
     let report = check(&sub, None);
     let asm = report.rules.iter().find(|r| r.id == "CM-ASM-01").unwrap();
     assert_eq!((asm.pass, asm.fail), (1, 1), "{asm:?}");
-    let failed: Vec<&str> = report
-        .findings
+    let findings = report.findings.to_vec().unwrap();
+    let failed: Vec<&str> = findings
         .iter()
         .filter(|f| f.rule == "CM-ASM-01")
         .filter_map(|f| f.record.id.as_deref())

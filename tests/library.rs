@@ -72,6 +72,8 @@ fn records_in_memory_score_as_the_same_records_read_from_a_folder() {
     let rules = |r: &yardstick::Report| {
         let mut v: Vec<(String, Option<String>)> = r
             .findings
+            .to_vec()
+            .unwrap()
             .iter()
             .map(|f| (f.rule.clone(), f.record.id.clone()))
             .collect();
@@ -82,6 +84,8 @@ fn records_in_memory_score_as_the_same_records_read_from_a_folder() {
     // Findings about a record in memory name its place in the list.
     assert!(in_memory
         .findings
+        .to_vec()
+        .unwrap()
         .iter()
         .filter(|f| f.record.id.is_some())
         .all(|f| f.record.file.as_deref() == Some(yardstick::IN_MEMORY)));
@@ -93,12 +97,12 @@ fn a_record_in_memory_that_is_not_a_mapping_is_a_finding_with_its_place() {
     let submission = Submission::from_records(manifest, vec![serde_json::json!([1, 2])]);
     let standard = Standard::builtin("requests").unwrap();
     let report = score(&standard, &submission, None, None, Lang::En).unwrap();
-    let parse: Vec<_> = report
-        .findings
+    let findings = report.findings.to_vec().unwrap();
+    let parse: Vec<_> = findings
         .iter()
         .filter(|f| f.rule == yardstick::builtin::PARSE)
         .collect();
-    assert_eq!(parse.len(), 1, "{:?}", report.findings);
+    assert_eq!(parse.len(), 1, "{findings:?}");
     assert_eq!(parse[0].record.file.as_deref(), Some("records"));
     assert_eq!(parse[0].record.line, Some(1));
 }

@@ -9,9 +9,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{Evaluation, IndicatorTally, RuleTally};
+use crate::error::Result;
 use crate::finding::Finding;
 use crate::profile::{LoadedProfile, LoadedWaivers, ParamSource, ProfileSource, Tailoring};
 use crate::score;
+use crate::sink::Findings;
 use crate::standard::{Direction, SectionNode, Severity, Standard};
 use crate::submission::Submission;
 use crate::text::Lang;
@@ -261,7 +263,8 @@ pub struct Report {
     pub sections: Vec<SectionResult>,
     pub rules: Vec<RuleResult>,
     pub indicators: Vec<IndicatorResult>,
-    pub findings: Vec<Finding>,
+    /// The findings, in report order.
+    pub findings: Findings,
     /// Waivers granted (by the contract profile or a waiver file) and what each covered.
     pub waivers: Vec<WaiverInfo>,
     /// The waiver file given with `--waivers`.
@@ -285,7 +288,16 @@ impl Report {
     pub fn verdict(&self, fail_on: FailOn, min_score: Option<f64>) -> Vec<String> {
         let mut reasons = Vec::new();
         if let FailOn::Severity(level) = fail_on {
-            let n = self.findings.iter().filter(|f| f.severity >= level).count();
+            let n: usize = [
+                Severity::Info,
+                Severity::Minor,
+                Severity::Major,
+                Severity::Critical,
+            ]
+            .into_iter()
+            .filter(|s| *s >= level)
+            .map(|s| self.findings.count(s))
+            .sum();
             if n > 0 {
                 reasons.push(format!("{n} finding(s) at or above {}", level.as_str()));
             }
@@ -419,7 +431,7 @@ pub struct Given<'a> {
 
 /// Builds the report of an evaluation from what the run was given, the tallies and the
 /// findings (in report order), in one language.
-pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang) -> Report {
+pub fn build(given: Given, eval: &Evaluation, findings: Findings, lang: Lang) -> Result<Report> {
     let Given {
         standard,
         submission,
@@ -428,8 +440,7 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
         waiver_file,
     } = given;
     let missing = |kind: &str| eval.missing_evidence.iter().any(|(k, _)| k == kind);
-    // In place: a run with many findings holds them once.
-    let mut findings: Vec<Finding> = findings.into_iter().map(|f| f.into_lang(lang)).collect();
+    let mut findings = findings.in_lang(lang)?;
     let mut rule_scores: Vec<Option<Scored>> = Vec::new();
     let mut rules = Vec::new();
     let mut counts = Counts::default();
@@ -535,16 +546,12 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
             id: g.id.clone(),
             title: g.title.get(lang).to_string(),
         });
-    findings.sort_by(crate::finding::report_order);
-    let mut by_severity = SeverityCounts::default();
-    for f in &findings {
-        *match f.severity {
-            Severity::Critical => &mut by_severity.critical,
-            Severity::Major => &mut by_severity.major,
-            Severity::Minor => &mut by_severity.minor,
-            Severity::Info => &mut by_severity.info,
-        } += 1;
-    }
+    let by_severity = SeverityCounts {
+        critical: findings.count(Severity::Critical),
+        major: findings.count(Severity::Major),
+        minor: findings.count(Severity::Minor),
+        info: findings.count(Severity::Info),
+    };
     let summary = Summary {
         records: eval.records_read,
         records_evaluated: eval.records_evaluated,
@@ -557,7 +564,7 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
         vetoed_by,
         findings: by_severity,
     };
-    Report {
+    Ok(Report {
         report_version: 1,
         tool: Tool {
             name: "yardstick".into(),
@@ -643,7 +650,7 @@ pub fn build(given: Given, eval: &Evaluation, findings: Vec<Finding>, lang: Lang
             })
             .collect(),
         notes: notes(eval, lang),
-    }
+    })
 }
 
 /// What the reader should know about how the figures were computed, in the report's language.
