@@ -33,6 +33,7 @@ mod run;
 mod schema;
 mod score;
 mod sink;
+mod spool;
 mod standard;
 mod submission;
 mod text;

@@ -251,7 +251,7 @@ pub fn score(
 ) -> Result<Report> {
     let tailoring = Tailoring::new(standard, submission, profile, waivers)?;
     let mut findings = crate::sink::Collector::new(lang);
-    let evaluation = engine::evaluate(standard, submission, &tailoring, &mut findings);
+    let evaluation = engine::evaluate(standard, submission, &tailoring, &mut findings)?;
     report::build(
         report::Given {
             standard,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{report_order_in, Finding};
+use crate::spool::{read_at, write_at};
 use crate::standard::Severity;
 use crate::text::Lang;
 
@@ -196,40 +197,6 @@ impl Read for RunReader {
         self.at += n as u64;
         Ok(n)
     }
-}
-
-#[cfg(unix)]
-fn write_at(file: &std::fs::File, buf: &[u8], at: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::write_at(file, buf, at)
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, at)
-}
-
-#[cfg(windows)]
-fn write_at(file: &std::fs::File, buf: &[u8], at: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_write(file, buf, at)
-}
-
-#[cfg(windows)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, at)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn write_at(_: &std::fs::File, _: &[u8], _: u64) -> std::io::Result<usize> {
-    Err(std::io::Error::other(
-        "no positional writes on this platform",
-    ))
-}
-
-#[cfg(not(any(unix, windows)))]
-fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<usize> {
-    Err(std::io::Error::other(
-        "no positional reads on this platform",
-    ))
 }
 
 /// A report's findings, in report order: those a [`Collector`] kept (some in memory, the rest

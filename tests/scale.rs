@@ -230,3 +230,83 @@ fn a_duplicate_id_points_at_the_line_of_its_id_in_one_run_and_in_a_merge() {
     let parts = partials(&sub, 2, parts_dir.path(), &[]);
     assert_eq!(merge(&sub, &parts, &[]).stdout, one);
 }
+
+/// A submission of `copies` times the typical requests, each time under new ids, in one JSON
+/// Lines file; the first record also appears twice more under its own id (copies of a record).
+fn many_requests(dir: &Path, copies: usize) -> PathBuf {
+    let typical = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/typical");
+    let sub = mkdir(dir.join("sub"));
+    for name in ["submission.yaml", "staff.yaml"] {
+        std::fs::copy(typical.join(name), sub.join(name)).unwrap();
+    }
+    let text = std::fs::read_to_string(typical.join("requests.yaml")).unwrap();
+    let records: Vec<serde_json::Value> = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(records.len(), 42);
+    let mut out = String::new();
+    for k in 0..copies {
+        for r in &records {
+            let mut r = r.clone();
+            let id = r["id"].as_str().unwrap().to_string();
+            r["id"] = format!("{id}-{k}").into();
+            r["kind"] = "request".into();
+            out.push_str(&serde_json::to_string(&r).unwrap());
+            out.push('\n');
+        }
+    }
+    for _ in 0..2 {
+        let mut r = records[0].clone();
+        r["id"] = format!("{}-0", r["id"].as_str().unwrap()).into();
+        r["kind"] = "request".into();
+        r["satisfaction"] = "dissatisfied".into();
+        out.push_str(&serde_json::to_string(&r).unwrap());
+        out.push('\n');
+    }
+    std::fs::write(sub.join("requests.jsonl"), out).unwrap();
+    sub
+}
+
+#[test]
+fn a_run_too_large_to_hold_gives_the_same_report_whether_or_not_it_can_spill_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 25,000 records and 10,000 findings: more than the tally and the findings keep in
+    // memory, so both write to a temporary file when they can.
+    let sub = many_requests(dir.path(), 600);
+    let profile =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/typical-contract.yaml");
+    let tmp = mkdir(dir.path().join("tmp"));
+    let run = |tmpdir: &Path| {
+        let out = yardstick()
+            .arg("check")
+            .arg(&sub)
+            .args(["--format", "json", "--lang", "zh", "--profile"])
+            .arg(&profile)
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        (out.stdout, out.status.code())
+    };
+    let (spilled, code) = run(&tmp);
+    // A folder that does not exist: nothing can be written, everything is held in memory.
+    let (held, held_code) = run(&dir.path().join("no-such-folder"));
+    assert_eq!(code, held_code);
+    assert!(spilled == held, "the two reports differ");
+    let report: serde_json::Value = serde_json::from_slice(&spilled).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.len() > 8192, "{} findings", findings.len());
+    let staff = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/requests/typical/staff.yaml");
+    let staff: Vec<serde_json::Value> =
+        serde_saphyr::from_str(&std::fs::read_to_string(staff).unwrap()).unwrap();
+    assert_eq!(report["summary"]["records"], 42 * 600 + 2 + staff.len());
+    // The copies of the first record are one duplicate-id finding each.
+    let dups = findings
+        .iter()
+        .filter(|f| f["rule"] == "YS-DUPLICATE-ID")
+        .count();
+    assert_eq!(dups, 2);
+    // Sorted in report order: by rule first.
+    assert!(findings
+        .windows(2)
+        .all(|w| w[0]["rule"].as_str() <= w[1]["rule"].as_str()));
+    // The temporary files are gone with the run.
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}

@@ -16,6 +16,7 @@ use serde_json::Value;
 pub use partial::{merge, write_partial, Shard};
 pub use record::Outcome;
 
+use crate::error::{Error, ErrorKind, Result};
 use crate::expr;
 use crate::finding::{builtin, Finding, Location};
 use crate::profile::Tailoring;
@@ -170,13 +171,14 @@ struct UnitResult {
     verdicts: Vec<Verdict>,
 }
 
-/// Evaluates a submission's records: sends every finding to `sink` and returns the tallies.
+/// Evaluates a submission's records: sends every finding to `sink` and returns the tallies (an
+/// error only when what was spooled to a temporary file cannot be read back).
 pub fn evaluate(
     standard: &Standard,
     submission: &Submission,
     tailoring: &Tailoring,
     sink: &mut dyn FindingSink,
-) -> Evaluation {
+) -> Result<Evaluation> {
     let notes = std::sync::Arc::new(expr::Notes::default());
     let plan = plan(standard, submission, tailoring, &notes);
     let mut fold = Fold::new(&plan, submission);
@@ -286,13 +288,23 @@ impl<'p> Fold<'p> {
         submission: &Submission,
         notes: &expr::Notes,
         sink: &mut dyn FindingSink,
-    ) -> Evaluation {
-        let (plan, tally) = (self.plan, &self.tally);
+    ) -> Result<Evaluation> {
+        let plan = self.plan;
         let (standard, tailoring) = (plan.standard, plan.tailoring);
-        let (rules, waiver_uses) = tally.rules(plan, &self.names);
-        let indicators = tally.indicators(plan);
-        let present: Vec<&str> = tally
-            .kinds_present
+        let (records_read, records_evaluated) =
+            (self.tally.records_read, self.tally.records_evaluated);
+        let kinds_present = self.tally.kinds_present.clone();
+        let tally::Results {
+            rules,
+            waiver_uses,
+            indicators,
+        } = self.tally.results(plan, &self.names).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("the judged records written to a temporary file cannot be read back: {e}"),
+            )
+        })?;
+        let present: Vec<&str> = kinds_present
             .iter()
             .filter_map(|&k| plan.kinds.get(k).copied())
             .collect();
@@ -314,16 +326,16 @@ impl<'p> Fold<'p> {
         for f in submission.findings.iter().chain(&tailoring.findings) {
             sink.finding(f.clone());
         }
-        Evaluation {
-            records_read: self.tally.records_read,
-            records_evaluated: self.tally.records_evaluated,
+        Ok(Evaluation {
+            records_read,
+            records_evaluated,
             rules,
             indicators,
             waiver_uses,
             missing_evidence,
             uncovered_years: notes.uncovered_years(),
             inputs: self.inputs,
-        }
+        })
     }
 }
 

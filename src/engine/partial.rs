@@ -292,7 +292,7 @@ pub fn merge(
             .with_file(&o.path));
         }
     }
-    Ok(fold.finish(submission, &notes, sink))
+    fold.finish(submission, &notes, sink)
 }
 
 #[cfg(test)]

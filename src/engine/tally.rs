@@ -2,6 +2,10 @@
 //! seen, the groups of copies, the kinds present), then summed into per-rule and per-indicator
 //! results. Copies of one record (records of one kind sharing an id) are judged once, as the least
 //! favourable of them: copies add nothing, and a clean copy cannot hide a failing one.
+//!
+//! Each group's first record (its place and packed judgement) goes to a spool on disk as it is
+//! read, and is read back once, in order, when the results are summed: what stays in memory is
+//! the id table (a 128-bit hash an id) and the rare copies.
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
@@ -9,32 +13,21 @@ use std::hash::BuildHasher;
 use super::record::{Contribution, Judgement, Outcome, Packed, Plan};
 use super::{IndicatorTally, RuleTally, WaiverUse};
 use crate::finding::Location;
+use crate::spool::{Cursor, Spool};
 use crate::standard::{CompiledTarget, Direction, Measure};
 
-/// One evaluated record, as the tally keeps it: where it is, and where its packed judgement
-/// sits in the tally's arena.
-#[derive(Clone, Copy)]
-struct Member {
+/// A copy of a group's first record, read after it: its place and packed judgement.
+struct Copy {
     file: u32,
-    len: u32,
     line: u64,
-    at: u64,
+    judgement: Box<[u8]>,
 }
 
-/// The evaluated records of one kind that share an id (or one record with no id): the first,
-/// and the copies read after it (rare, so boxed).
-struct Group {
-    kind: u32,
-    first: Member,
-    // Boxed: one pointer in every group, where a `Vec` would take three.
-    #[allow(clippy::box_collection)]
-    copies: Option<Box<Vec<Member>>>,
-}
-
-impl Group {
-    fn members(&self) -> impl Iterator<Item = &Member> {
-        std::iter::once(&self.first).chain(self.copies.iter().flat_map(|c| c.iter()))
-    }
+/// One member of a group as the results are summed: its place and judgement.
+struct Member<'a> {
+    file: u32,
+    line: u64,
+    judgement: Packed<'a>,
 }
 
 /// Where an id was first read, and its group once a copy of it was evaluated (12 bytes: a
@@ -58,17 +51,17 @@ const _: () = assert!(std::mem::size_of::<(Key, Seen)>() == 28);
 /// No group yet.
 const NO_GROUP: u32 = u32::MAX;
 
-/// The accumulators of a run. A record costs it a few dozen bytes: its place, its packed
-/// judgement in one arena, and its id as a 128-bit keyed hash (of the kind and the id), not as
-/// text.
+/// The accumulators of a run. A record costs it a 28-byte entry in the id table when it has
+/// an id; its place and packed judgement are spooled to disk.
 pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
-    groups: Vec<Group>,
-    /// Per group, its id, when `keep_ids`.
-    group_ids: Vec<Option<Box<str>>>,
-    /// The packed judgements, end to end.
-    arena: Vec<u8>,
+    /// Each group's first record, in the order read: kind, file, line, id, judgement.
+    leaders: Spool,
+    /// How many groups there are.
+    groups: u32,
+    /// The copies, by group.
+    copies: foldhash::HashMap<u32, Vec<Copy>>,
     /// By the hash of (kind, id): where each id was first read, and its group.
     // In 32-bit parts: with `Seen`, 28 bytes an entry (a `u128` or two `u64`s would pad it to 32).
     ids: foldhash::HashMap<Key, Seen>,
@@ -84,14 +77,23 @@ pub(super) struct Tally {
     pub records_evaluated: usize,
 }
 
+/// What the tally sums to: the rules' tallies (`None` for a rule tailoring deselected), the
+/// waived results in rule order and, within a rule, in the order the records were read, and the
+/// indicators' values (`None` for an indicator tailoring deselected).
+pub(super) struct Results {
+    pub rules: Vec<Option<RuleTally>>,
+    pub waiver_uses: Vec<WaiverUse>,
+    pub indicators: Vec<Option<IndicatorTally>>,
+}
+
 impl Tally {
     /// The accumulators of a run; `waivers`: whether any waiver is in force.
     pub fn new(waivers: bool) -> Tally {
         Tally {
             keep_ids: waivers,
-            groups: Vec::new(),
-            group_ids: Vec::new(),
-            arena: Vec::new(),
+            leaders: Spool::default(),
+            groups: 0,
+            copies: Default::default(),
             ids: foldhash::HashMap::default(),
             keys: Default::default(),
             kinds_present: BTreeSet::new(),
@@ -140,12 +142,6 @@ impl Tally {
         }
     }
 
-    fn judgement(&self, m: &Member) -> Packed<'_> {
-        let start = usize::try_from(m.at).unwrap_or(usize::MAX);
-        let end = start.saturating_add(m.len as usize);
-        Packed(self.arena.get(start..end).unwrap_or_default())
-    }
-
     /// Adds an evaluated record to its group (its id noted first, by [`Tally::first_seen`]).
     pub fn add(
         &mut self,
@@ -157,15 +153,7 @@ impl Tally {
     ) {
         self.records_evaluated += 1;
         self.kinds_present.insert(kind);
-        let bytes = judgement.bytes();
-        let member = Member {
-            file,
-            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
-            line,
-            at: self.arena.len() as u64,
-        };
-        self.arena.extend_from_slice(bytes);
-        let next = u32::try_from(self.groups.len()).unwrap_or(NO_GROUP);
+        let next = self.groups;
         if let Some(id) = id {
             let key = self.key(kind, id);
             let seen = self.ids.entry(key).or_insert(Seen {
@@ -173,188 +161,288 @@ impl Tally {
                 group: NO_GROUP,
                 line: short_line(line),
             });
-            if let Some(group) = self.groups.get_mut(seen.group as usize) {
-                group
-                    .copies
-                    .get_or_insert_with(Default::default)
-                    .push(member);
+            if seen.group < next {
+                self.copies.entry(seen.group).or_default().push(Copy {
+                    file,
+                    line,
+                    judgement: judgement.bytes().into(),
+                });
                 return;
             }
-            seen.group = next;
+            // Past 2^32 - 1 groups, a copy is a group of its own.
+            if next != NO_GROUP {
+                seen.group = next;
+            }
         }
-        self.groups.push(Group {
-            kind: u32::try_from(kind).unwrap_or(u32::MAX),
-            first: member,
-            copies: None,
-        });
-        if self.keep_ids {
-            self.group_ids.push(id.map(Box::from));
-        }
+        let kept = id.filter(|_| self.keep_ids);
+        self.leaders.push(&[
+            &u32::try_from(kind).unwrap_or(u32::MAX).to_le_bytes(),
+            &file.to_le_bytes(),
+            &line.to_le_bytes(),
+            &[u8::from(kept.is_some())],
+            &u32::try_from(kept.map_or(0, str::len))
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+            kept.unwrap_or_default().as_bytes(),
+            judgement.bytes(),
+        ]);
+        self.groups = self.groups.saturating_add(1);
     }
 
-    /// The rules' tallies (`None` for a rule tailoring deselected) and the waived results, in
-    /// rule order and, within a rule, in the order the records were read.
-    pub fn rules(&self, plan: &Plan, files: &[String]) -> (Vec<Option<RuleTally>>, Vec<WaiverUse>) {
+    /// Sums the groups, in the order their first records were read, into the rules' and the
+    /// indicators' results; an error only when the spooled records cannot be read back.
+    pub fn results(self, plan: &Plan, files: &[String]) -> std::io::Result<Results> {
         let standard = plan.standard;
-        let mut tallies: Vec<Option<RuleTally>> = (0..standard.rules.len())
+        let mut rules: Vec<Option<RuleTally>> = (0..standard.rules.len())
             .map(|i| plan.tailoring.rules[i].active.then(RuleTally::default))
             .collect();
-        let mut uses: Vec<(usize, usize, WaiverUse)> = Vec::new();
-        for (gi, group) in self.groups.iter().enumerate() {
-            let kind = group.kind as usize;
-            let id = self.group_ids.get(gi).and_then(|i| i.as_deref());
-            let rules_of_kind = plan.rules_of_kind.get(kind).map_or(&[][..], Vec::as_slice);
-            for (pos, &ri) in rules_of_kind.iter().enumerate() {
-                let Some(tally) = tallies.get_mut(ri).and_then(Option::as_mut) else {
-                    continue;
-                };
-                // The least favourable member; of equally bad ones, the last read.
-                let worst = group
-                    .members()
-                    .filter_map(|m| self.judgement(m).rule(pos).map(|o| (m, o)))
-                    .max_by_key(|(_, o)| o.badness());
-                let Some((member, outcome)) = worst else {
-                    tally.not_applicable += 1;
-                    continue;
-                };
-                if let Some(w) = plan.covering_waiver(ri, id) {
-                    tally.waived += 1;
-                    uses.push((
-                        ri,
-                        gi,
-                        WaiverUse {
-                            waiver: w,
-                            rule: standard.rules[ri].def.id.clone(),
-                            record: Location {
-                                kind: plan.kinds.get(kind).map(|k| k.to_string()),
-                                id: id.map(str::to_string),
-                                file: files.get(member.file as usize).cloned(),
-                                line: Some(member.line),
-                                column: None,
-                                pointer: None,
-                            },
-                            outcome,
-                        },
-                    ));
-                    continue;
-                }
-                match outcome {
-                    Outcome::Pass => tally.pass += 1,
-                    Outcome::Fail => tally.fail += 1,
-                    Outcome::Error => tally.error += 1,
+        let mut uses: Vec<(usize, u32, WaiverUse)> = Vec::new();
+        let mut indicators: Vec<Option<IndicatorSum>> = (0..standard.indicators.len())
+            .map(|ii| IndicatorSum::new(plan, ii))
+            .collect();
+        let mut group = 0u32;
+        let mut bad = false;
+        let Tally {
+            leaders, copies, ..
+        } = self;
+        leaders.for_each(|record| {
+            let gi = group;
+            group = group.saturating_add(1);
+            let mut c = Cursor(record);
+            let (Some(kind), Some(file), Some(line), Some(has_id), Some(id)) =
+                (c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
+            else {
+                bad = true;
+                return;
+            };
+            let id = (has_id == 1)
+                .then(|| std::str::from_utf8(id).ok())
+                .flatten();
+            let first = Member {
+                file,
+                line,
+                judgement: Packed(c.0),
+            };
+            let copies = copies.get(&gi).map_or(&[][..], Vec::as_slice);
+            let members: Vec<Member> = std::iter::once(first)
+                .chain(copies.iter().map(|c| Member {
+                    file: c.file,
+                    line: c.line,
+                    judgement: Packed(&c.judgement),
+                }))
+                .collect();
+            let kind = kind as usize;
+            sum_rules(plan, files, kind, id, gi, &members, &mut rules, &mut uses);
+            for (pos, &ii) in plan
+                .indicators_of_kind
+                .get(kind)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .enumerate()
+            {
+                if let Some(Some(sum)) = indicators.get_mut(ii) {
+                    if sum.kind == kind {
+                        sum.add(&members, pos);
+                    }
                 }
             }
+        })?;
+        if bad {
+            return Err(std::io::Error::other(
+                "a spooled record cannot be read back",
+            ));
         }
         uses.sort_by_key(|(ri, gi, _)| (*ri, *gi));
-        (tallies, uses.into_iter().map(|(_, _, u)| u).collect())
-    }
-
-    /// The indicators' values (`None` for an indicator tailoring deselected).
-    pub fn indicators(&self, plan: &Plan) -> Vec<Option<IndicatorTally>> {
-        let standard = plan.standard;
-        (0..standard.indicators.len())
-            .map(|ii| {
-                if !plan.tailoring.indicators[ii].active {
-                    return None;
-                }
-                let kind = plan.kind_index(&standard.indicators[ii].def.applies_to)?;
-                let pos = plan.indicators_of_kind[kind]
-                    .iter()
-                    .position(|&i| i == ii)?;
-                Some(self.indicator(plan, ii, kind, pos))
-            })
-            .collect()
-    }
-
-    fn indicator(&self, plan: &Plan, ii: usize, kind: usize, pos: usize) -> IndicatorTally {
-        let ind = &plan.standard.indicators[ii];
-        let def = &ind.def;
-        let higher = def.direction == Direction::Higher;
-        let mut tally = IndicatorTally::default();
-        let mut counted = 0u64;
-        let mut sum = 0.0;
-        let mut distinct = BTreeSet::new();
-        // Each group counts once, as the least favourable of its members for the indicator's
-        // direction; a group of one is its record.
-        for group in self.groups.iter().filter(|g| g.kind as usize == kind) {
-            let all: Vec<Contribution> = group
-                .members()
-                .filter_map(|m| self.judgement(m).contribution(pos))
-                .collect();
-            // A copy that `where` leaves out is less favourable, for a `higher` indicator, than
-            // one it counts: the id then adds nothing but, in a rate, its place in the
-            // denominator.
-            let all_in = !all.iter().any(|c| matches!(c, Contribution::Out));
-            let parts: Vec<Contribution> = all
+        let kinds_present = self.kinds_present;
+        Ok(Results {
+            rules,
+            waiver_uses: uses.into_iter().map(|(_, _, u)| u).collect(),
+            indicators: indicators
                 .into_iter()
-                .filter(|c| !matches!(c, Contribution::Out))
-                .collect();
-            if parts.is_empty() || (higher && !all_in && def.measure != Measure::Rate) {
-                continue;
+                .map(|s| s.map(|s| s.finish(plan, &kinds_present)))
+                .collect(),
+        })
+    }
+}
+
+/// Adds a group's results on the rules of its kind.
+#[allow(clippy::too_many_arguments)]
+fn sum_rules(
+    plan: &Plan,
+    files: &[String],
+    kind: usize,
+    id: Option<&str>,
+    gi: u32,
+    members: &[Member],
+    tallies: &mut [Option<RuleTally>],
+    uses: &mut Vec<(usize, u32, WaiverUse)>,
+) {
+    let standard = plan.standard;
+    let rules_of_kind = plan.rules_of_kind.get(kind).map_or(&[][..], Vec::as_slice);
+    for (pos, &ri) in rules_of_kind.iter().enumerate() {
+        let Some(tally) = tallies.get_mut(ri).and_then(Option::as_mut) else {
+            continue;
+        };
+        // The least favourable member; of equally bad ones, the last read.
+        let worst = members
+            .iter()
+            .filter_map(|m| m.judgement.rule(pos).map(|o| (m, o)))
+            .max_by_key(|(_, o)| o.badness());
+        let Some((member, outcome)) = worst else {
+            tally.not_applicable += 1;
+            continue;
+        };
+        if let Some(w) = plan.covering_waiver(ri, id) {
+            tally.waived += 1;
+            uses.push((
+                ri,
+                gi,
+                WaiverUse {
+                    waiver: w,
+                    rule: standard.rules[ri].def.id.clone(),
+                    record: Location {
+                        kind: plan.kinds.get(kind).map(|k| k.to_string()),
+                        id: id.map(str::to_string),
+                        file: files.get(member.file as usize).cloned(),
+                        line: Some(member.line),
+                        column: None,
+                        pointer: None,
+                    },
+                    outcome,
+                },
+            ));
+            continue;
+        }
+        match outcome {
+            Outcome::Pass => tally.pass += 1,
+            Outcome::Fail => tally.fail += 1,
+            Outcome::Error => tally.error += 1,
+        }
+    }
+}
+
+/// An indicator's sums as the groups are added.
+struct IndicatorSum {
+    ii: usize,
+    kind: usize,
+    measure: Measure,
+    higher: bool,
+    counted: u64,
+    sum: f64,
+    distinct: BTreeSet<String>,
+}
+
+impl IndicatorSum {
+    /// `None` for an indicator tailoring deselected, or about no kind of the standard.
+    fn new(plan: &Plan, ii: usize) -> Option<IndicatorSum> {
+        if !plan.tailoring.indicators[ii].active {
+            return None;
+        }
+        let kind = plan.kind_index(&plan.standard.indicators[ii].def.applies_to)?;
+        plan.indicators_of_kind
+            .get(kind)?
+            .iter()
+            .position(|&i| i == ii)?;
+        let def = &plan.standard.indicators[ii].def;
+        Some(IndicatorSum {
+            ii,
+            kind,
+            measure: def.measure,
+            higher: def.direction == Direction::Higher,
+            counted: 0,
+            sum: 0.0,
+            distinct: BTreeSet::new(),
+        })
+    }
+
+    /// Adds a group: it counts once, as the least favourable of its members for the
+    /// indicator's direction; a group of one is its record.
+    fn add(&mut self, members: &[Member], pos: usize) {
+        let higher = self.higher;
+        let all: Vec<Contribution> = members
+            .iter()
+            .filter_map(|m| m.judgement.contribution(pos))
+            .collect();
+        // A copy that `where` leaves out is less favourable, for a `higher` indicator, than
+        // one it counts: the id then adds nothing but, in a rate, its place in the
+        // denominator.
+        let all_in = !all.iter().any(|c| matches!(c, Contribution::Out));
+        let parts: Vec<Contribution> = all
+            .into_iter()
+            .filter(|c| !matches!(c, Contribution::Out))
+            .collect();
+        if parts.is_empty() || (higher && !all_in && self.measure != Measure::Rate) {
+            return;
+        }
+        match self.measure {
+            Measure::Count => self.counted += 1,
+            Measure::Rate => {
+                self.counted += 1;
+                let hits = parts
+                    .iter()
+                    .filter(|c| matches!(c, Contribution::Hit(true)))
+                    .count();
+                let hit = if higher {
+                    all_in && hits == parts.len()
+                } else {
+                    hits > 0
+                };
+                if hit {
+                    self.sum += 1.0;
+                }
             }
-            match def.measure {
-                Measure::Count => counted += 1,
-                Measure::Rate => {
-                    counted += 1;
-                    let hits = parts
-                        .iter()
-                        .filter(|c| matches!(c, Contribution::Hit(true)))
-                        .count();
-                    let hit = if higher {
-                        all_in && hits == parts.len()
-                    } else {
-                        hits > 0
-                    };
-                    if hit {
-                        sum += 1.0;
-                    }
+            Measure::Sum | Measure::Mean => {
+                let numbers = parts.iter().filter_map(|c| match c {
+                    Contribution::Number(n) => Some(*n),
+                    _ => None,
+                });
+                let worst = if higher {
+                    numbers.reduce(f64::min)
+                } else {
+                    numbers.reduce(f64::max)
+                };
+                if let Some(n) = worst {
+                    self.sum += n;
+                    self.counted += 1;
                 }
-                Measure::Sum | Measure::Mean => {
-                    let numbers = parts.iter().filter_map(|c| match c {
-                        Contribution::Number(n) => Some(*n),
+            }
+            Measure::Distinct => {
+                let values: Vec<&String> = parts
+                    .iter()
+                    .filter_map(|c| match c {
+                        Contribution::Value(v) => Some(v),
                         _ => None,
-                    });
-                    let worst = if higher {
-                        numbers.reduce(f64::min)
-                    } else {
-                        numbers.reduce(f64::max)
-                    };
-                    if let Some(n) = worst {
-                        sum += n;
-                        counted += 1;
-                    }
-                }
-                Measure::Distinct => {
-                    let values: Vec<&String> = parts
-                        .iter()
-                        .filter_map(|c| match c {
-                            Contribution::Value(v) => Some(v),
-                            _ => None,
-                        })
-                        .collect();
-                    if higher {
-                        // Copies that disagree add nothing; copies that agree add their value
-                        // once.
-                        if let Some(first) = values.first() {
-                            if values.iter().all(|v| v == first) {
-                                distinct.insert((*first).clone());
-                            }
+                    })
+                    .collect();
+                if higher {
+                    // Copies that disagree add nothing; copies that agree add their value
+                    // once.
+                    if let Some(first) = values.first() {
+                        if values.iter().all(|v| v == first) {
+                            self.distinct.insert((*first).clone());
                         }
-                    } else {
-                        distinct.extend(values.into_iter().cloned());
                     }
+                } else {
+                    self.distinct.extend(values.into_iter().cloned());
                 }
             }
         }
+    }
+
+    /// The indicator's value and target.
+    fn finish(self, plan: &Plan, kinds_present: &BTreeSet<usize>) -> IndicatorTally {
+        let ind = &plan.standard.indicators[self.ii];
+        let mut tally = IndicatorTally::default();
+        let (counted, sum) = (self.counted, self.sum);
         let n = counted as f64;
         // With no record of its kind at all the indicator has nothing to apply to; a count, sum
         // or distinct count over records of the kind that `where` leaves out is 0.
-        let any = self.kinds_present.contains(&kind);
-        (tally.numerator, tally.denominator, tally.value) = match def.measure {
+        let any = kinds_present.contains(&self.kind);
+        (tally.numerator, tally.denominator, tally.value) = match self.measure {
             Measure::Count => (n, None, any.then_some(n)),
             Measure::Sum => (sum, None, any.then_some(sum)),
             Measure::Distinct => {
-                let d = distinct.len() as f64;
+                let d = self.distinct.len() as f64;
                 (d, None, any.then_some(d))
             }
             Measure::Rate => (sum, Some(n), (counted > 0).then(|| sum / n)),

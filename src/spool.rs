@@ -1,0 +1,253 @@
+//! A spool: byte records appended one after another and read back once, in order, at the end,
+//! held on disk in an anonymous temporary file (in the system's temporary folder, `TMPDIR` on
+//! Unix) so that a run over millions of records keeps only a block of them in memory. A block
+//! that cannot be written stays in memory: a full disk costs memory, never a result.
+
+use std::fs::File;
+use std::io;
+
+/// Records are gathered into blocks of about this many bytes before a block is written.
+/// (Unit tests use a small size, so that their runs write and read many blocks.)
+const BLOCK_BYTES: usize = if cfg!(test) { 256 } else { 1 << 20 };
+
+enum Block {
+    OnDisk { start: u64, len: usize },
+    InMemory(Vec<u8>),
+}
+
+/// Byte records, in the order they were pushed.
+#[derive(Default)]
+pub(crate) struct Spool {
+    blocks: Vec<Block>,
+    current: Vec<u8>,
+    file: Option<File>,
+    written: u64,
+    /// The temporary file could not be created: every block stays in memory.
+    no_file: bool,
+}
+
+impl Spool {
+    /// Appends a record made of `parts`, end to end.
+    pub fn push(&mut self, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.current
+            .extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        for p in parts {
+            self.current.extend_from_slice(p);
+        }
+        if self.current.len() >= BLOCK_BYTES {
+            self.seal();
+        }
+    }
+
+    /// Ends the current block: written to the file, or kept in memory when it cannot be.
+    fn seal(&mut self) {
+        let block = std::mem::take(&mut self.current);
+        if block.is_empty() {
+            return;
+        }
+        match self.write(&block) {
+            Ok(start) => {
+                self.blocks.push(Block::OnDisk {
+                    start,
+                    len: block.len(),
+                });
+                // The next block reuses the memory.
+                self.current = block;
+                self.current.clear();
+            }
+            Err(_) => self.blocks.push(Block::InMemory(block)),
+        }
+    }
+
+    fn write(&mut self, block: &[u8]) -> io::Result<u64> {
+        if self.file.is_none() && !self.no_file {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(f),
+                Err(e) => {
+                    self.no_file = true;
+                    return Err(e);
+                }
+            }
+        }
+        let Some(file) = &self.file else {
+            return Err(io::Error::other("no temporary file"));
+        };
+        let start = self.written;
+        write_all_at(file, block, start)?;
+        self.written = start + block.len() as u64;
+        Ok(start)
+    }
+
+    /// Every record in the order pushed, handed to `each`; an error only when the temporary
+    /// file cannot be read back.
+    pub fn for_each(mut self, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+        let last = std::mem::take(&mut self.current);
+        let mut buf = Vec::new();
+        for block in self.blocks.iter().map(Some).chain([None]) {
+            let bytes: &[u8] = match block {
+                Some(Block::OnDisk { start, len }) => {
+                    let file = self
+                        .file
+                        .as_ref()
+                        .ok_or_else(|| io::Error::other("no temporary file"))?;
+                    buf.resize(*len, 0);
+                    read_exact_at(file, &mut buf, *start)?;
+                    &buf
+                }
+                Some(Block::InMemory(bytes)) => bytes,
+                None => &last,
+            };
+            let mut rest = bytes;
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let len = u32::from_le_bytes(*len) as usize;
+                let (record, tail) = tail
+                    .split_at_checked(len)
+                    .ok_or_else(|| io::Error::other("a record runs past its block"))?;
+                each(record);
+                rest = tail;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads little-endian numbers and length-prefixed bytes off the front of a record.
+pub(crate) struct Cursor<'a>(pub &'a [u8]);
+
+impl<'a> Cursor<'a> {
+    pub fn u8(&mut self) -> Option<u8> {
+        let (n, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*n)
+    }
+
+    pub fn u32(&mut self) -> Option<u32> {
+        let (n, rest) = self.0.split_first_chunk::<4>()?;
+        self.0 = rest;
+        Some(u32::from_le_bytes(*n))
+    }
+
+    pub fn u64(&mut self) -> Option<u64> {
+        let (n, rest) = self.0.split_first_chunk::<8>()?;
+        self.0 = rest;
+        Some(u64::from_le_bytes(*n))
+    }
+
+    /// Bytes preceded by their length (a `u32`).
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        let (b, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(b)
+    }
+}
+
+pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut at: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match write_at(file, buf, at) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf = buf.get(n..).unwrap_or_default();
+                at += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, at) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = std::mem::take(&mut buf).get_mut(n..).unwrap_or_default();
+                at += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+pub(crate) fn write_at(file: &File, buf: &[u8], at: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::write_at(file, buf, at)
+}
+
+#[cfg(unix)]
+pub(crate) fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, at)
+}
+
+#[cfg(windows)]
+pub(crate) fn write_at(file: &File, buf: &[u8], at: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_write(file, buf, at)
+}
+
+#[cfg(windows)]
+pub(crate) fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, at)
+}
+
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn write_at(_: &File, _: &[u8], _: u64) -> io::Result<usize> {
+    Err(io::Error::other("no positional writes on this platform"))
+}
+
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
+    Err(io::Error::other("no positional reads on this platform"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cursor, Spool, BLOCK_BYTES};
+
+    #[test]
+    fn records_come_back_in_the_order_pushed_across_many_blocks() {
+        let mut spool = Spool::default();
+        let n = BLOCK_BYTES * 3;
+        for i in 0..n as u64 {
+            let text = "x".repeat((i % 7) as usize);
+            spool.push(&[
+                &i.to_le_bytes(),
+                &(text.len() as u32).to_le_bytes(),
+                text.as_bytes(),
+            ]);
+        }
+        assert!(spool.blocks.len() > 2, "{} blocks", spool.blocks.len());
+        let mut got = Vec::new();
+        spool
+            .for_each(|r| {
+                let mut c = Cursor(r);
+                let i = c.u64().expect("number");
+                let text = c.bytes().expect("text");
+                assert_eq!(text.len() as u64, i % 7);
+                assert!(c.0.is_empty());
+                got.push(i);
+            })
+            .expect("read back");
+        assert_eq!(got, (0..n as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_spool_that_cannot_write_its_file_keeps_its_blocks_in_memory() {
+        let mut spool = Spool {
+            no_file: true,
+            ..Spool::default()
+        };
+        for i in 0..1000u32 {
+            spool.push(&[&i.to_le_bytes()]);
+        }
+        assert!(spool.file.is_none());
+        let mut got = Vec::new();
+        spool
+            .for_each(|r| got.push(Cursor(r).u32().expect("number")))
+            .expect("read back");
+        assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    }
+}
