@@ -4,12 +4,10 @@
 //! temporary file in sorted runs, which [`Findings::iter`] merges back as the report is written.
 
 use std::cmp::Ordering;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{report_order_in, Finding};
-use crate::spool::{read_at, write_at};
+use crate::spool::{push_record, RunRecords, Runs};
 use crate::standard::Severity;
 use crate::text::Lang;
 
@@ -38,30 +36,17 @@ fn collected_order(lang: Lang) -> impl Fn(&Finding, &Finding) -> Ordering + Copy
     }
 }
 
-/// A sorted run of findings written to the temporary file: where its bytes are, and how many
-/// findings it holds.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    start: u64,
-    end: u64,
-}
-
 /// Keeps every finding for a report in one language, in report order.
 ///
 /// At most a few thousand are held in memory: the rest are written, sorted, to an anonymous
 /// temporary file (in the system's temporary folder, `TMPDIR` on Unix), which is gone when the
 /// last [`Findings`] made from it is dropped. When no temporary file can be written, the
-/// findings are held in memory instead.
+/// sorted runs are held in memory instead.
 #[derive(Debug)]
 pub struct Collector {
     lang: Lang,
     buffer: Vec<Finding>,
-    file: Option<Arc<std::fs::File>>,
-    /// Where the next run starts in the file.
-    written: u64,
-    runs: Vec<Run>,
-    /// The temporary file could not be written: hold everything in memory.
-    in_memory: bool,
+    runs: Runs,
     len: usize,
     counts: [usize; 4],
 }
@@ -72,10 +57,7 @@ impl Collector {
         Collector {
             lang,
             buffer: Vec::new(),
-            file: None,
-            written: 0,
-            runs: Vec::new(),
-            in_memory: false,
+            runs: Runs::default(),
             len: 0,
             counts: [0; 4],
         }
@@ -86,7 +68,6 @@ impl Collector {
         self.buffer.sort_by(collected_order(self.lang));
         Findings {
             lang: self.lang,
-            file: self.file,
             runs: self.runs,
             tail: self.buffer,
             extra: Vec::new(),
@@ -95,38 +76,17 @@ impl Collector {
         }
     }
 
-    /// Writes the buffer, sorted, as a run; on failure, keeps it (and all that follow) in memory.
+    /// Writes the buffer, sorted, as a run.
     fn spill(&mut self) {
         self.buffer.sort_by(collected_order(self.lang));
-        match self.write_run() {
-            Ok(run) => {
-                self.written = run.end;
-                self.runs.push(run);
-                self.buffer.clear();
+        let mut run = Vec::new();
+        for f in self.buffer.drain(..) {
+            // A finding is plain data: it always serialises.
+            if let Ok(bytes) = serde_json::to_vec(&f) {
+                push_record(&mut run, &[&bytes]);
             }
-            Err(_) => self.in_memory = true,
         }
-    }
-
-    fn write_run(&mut self) -> std::io::Result<Run> {
-        let file = match &self.file {
-            Some(f) => f.clone(),
-            None => {
-                let f = Arc::new(tempfile::tempfile()?);
-                self.file = Some(f.clone());
-                f
-            }
-        };
-        let mut out = BufWriter::with_capacity(1 << 16, Counted::new(&file, self.written));
-        for f in &self.buffer {
-            serde_json::to_writer(&mut out, f)?;
-            out.write_all(b"\n")?;
-        }
-        let counted = out.into_inner().map_err(|e| e.into_error())?;
-        Ok(Run {
-            start: self.written,
-            end: counted.at,
-        })
+        self.runs.push(run);
     }
 }
 
@@ -137,7 +97,7 @@ impl FindingSink for Collector {
             *n += 1;
         }
         self.buffer.push(finding);
-        if self.buffer.len() >= RUN_LEN && !self.in_memory {
+        if self.buffer.len() >= RUN_LEN {
             self.spill();
         }
     }
@@ -152,61 +112,13 @@ fn severity_index(s: Severity) -> usize {
     }
 }
 
-/// Writes at a position of a file without moving a shared cursor, counting where it got to.
-struct Counted<'a> {
-    file: &'a std::fs::File,
-    at: u64,
-}
-
-impl<'a> Counted<'a> {
-    fn new(file: &'a std::fs::File, at: u64) -> Counted<'a> {
-        Counted { file, at }
-    }
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = write_at(self.file, buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Reads a run's bytes by position, so that several runs of one file are read side by side.
-struct RunReader {
-    file: Arc<std::fs::File>,
-    at: u64,
-    end: u64,
-}
-
-impl Read for RunReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = usize::try_from(self.end.saturating_sub(self.at)).unwrap_or(usize::MAX);
-        let want = buf.len().min(left);
-        let Some(buf) = buf.get_mut(..want) else {
-            return Ok(0);
-        };
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let n = read_at(&self.file, buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
-    }
-}
-
 /// A report's findings, in report order: those a [`Collector`] kept (some in memory, the rest
 /// in sorted runs in a temporary file), and those the report added (indicators short of their
 /// targets). Read them with [`Findings::iter`]; the JSON report streams them the same way.
 #[derive(Debug, Clone)]
 pub struct Findings {
     lang: Lang,
-    file: Option<Arc<std::fs::File>>,
-    runs: Vec<Run>,
+    runs: Runs,
     /// The last collected findings, sorted, still in memory.
     tail: Vec<Finding>,
     /// Findings added after collection, sorted; listed after collected findings they tie with.
@@ -268,18 +180,9 @@ impl Findings {
     fn merged(&self, shown: bool) -> Iter<'_> {
         let mut sources: Vec<Source<'_>> = self
             .runs
-            .iter()
-            .filter_map(|run| {
-                let file = self.file.clone()?;
-                Some(Source::Run(BufReader::with_capacity(
-                    1 << 16,
-                    RunReader {
-                        file,
-                        at: run.start,
-                        end: run.end,
-                    },
-                )))
-            })
+            .readers()
+            .into_iter()
+            .map(|r| Source::Run(r, Vec::new()))
             .collect();
         sources.push(Source::Memory(self.tail.iter()));
         sources.push(Source::Memory(self.extra.iter()));
@@ -347,7 +250,7 @@ impl schemars::JsonSchema for Findings {
 }
 
 enum Source<'a> {
-    Run(BufReader<RunReader>),
+    Run(RunRecords, Vec<u8>),
     Memory(std::slice::Iter<'a, Finding>),
 }
 
@@ -355,13 +258,11 @@ impl Source<'_> {
     fn next(&mut self) -> Result<Option<Finding>> {
         match self {
             Source::Memory(it) => Ok(it.next().cloned()),
-            Source::Run(reader) => {
-                let mut line = String::new();
-                let n = reader.read_line(&mut line).map_err(spill_error)?;
-                if n == 0 {
+            Source::Run(reader, buf) => {
+                if !reader.next_into(buf).map_err(spill_error)? {
                     return Ok(None);
                 }
-                serde_json::from_str(&line)
+                serde_json::from_slice(buf)
                     .map(Some)
                     .map_err(|e| spill_error(std::io::Error::other(e)))
             }
@@ -507,7 +408,7 @@ mod tests {
                 c.finding(f);
             }
             let findings = c.finish();
-            assert!(!findings.runs.is_empty(), "the collector wrote runs");
+            assert!(findings.runs.len() > 1, "the collector wrote runs");
             assert_eq!(findings.len(), all.len());
             let got = findings.to_vec().expect("read back");
             assert_eq!(got, sorted_in_memory(all, lang), "{lang:?}");

@@ -81,8 +81,7 @@ impl Spool {
 
     /// Every record in the order pushed, handed to `each`; an error only when the temporary
     /// file cannot be read back.
-    pub fn for_each(mut self, mut each: impl FnMut(&[u8])) -> io::Result<()> {
-        let last = std::mem::take(&mut self.current);
+    pub fn for_each(&self, mut each: impl FnMut(&[u8])) -> io::Result<()> {
         let mut buf = Vec::new();
         for block in self.blocks.iter().map(Some).chain([None]) {
             let bytes: &[u8] = match block {
@@ -96,7 +95,7 @@ impl Spool {
                     &buf
                 }
                 Some(Block::InMemory(bytes)) => bytes,
-                None => &last,
+                None => &self.current,
             };
             let mut rest = bytes;
             while let Some((len, tail)) = rest.split_first_chunk::<4>() {
@@ -109,6 +108,174 @@ impl Spool {
             }
         }
         Ok(())
+    }
+}
+
+/// Sorted runs: each a sequence of byte records written at once, read back side by side (for a
+/// merge), any number of times. A run that cannot be written stays in memory.
+#[derive(Default)]
+pub(crate) struct Runs {
+    file: Option<std::sync::Arc<File>>,
+    written: u64,
+    runs: Vec<RunBlock>,
+    no_file: bool,
+}
+
+#[derive(Clone)]
+enum RunBlock {
+    OnDisk { start: u64, end: u64 },
+    InMemory(std::sync::Arc<Vec<u8>>),
+}
+
+impl Clone for Runs {
+    fn clone(&self) -> Runs {
+        Runs {
+            file: self.file.clone(),
+            written: self.written,
+            runs: self.runs.clone(),
+            // A clone that writes another run keeps it in memory: the file's end is the
+            // original's.
+            no_file: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runs({})", self.runs.len())
+    }
+}
+
+impl Runs {
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Adds a run: its records, each preceded by its length as written by [`push_record`].
+    pub fn push(&mut self, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        match self.write(&bytes) {
+            Ok(start) => self.runs.push(RunBlock::OnDisk {
+                start,
+                end: start + bytes.len() as u64,
+            }),
+            Err(_) => self
+                .runs
+                .push(RunBlock::InMemory(std::sync::Arc::new(bytes))),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<u64> {
+        if self.file.is_none() && !self.no_file {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(std::sync::Arc::new(f)),
+                Err(e) => {
+                    self.no_file = true;
+                    return Err(e);
+                }
+            }
+        }
+        let Some(file) = self.file.as_ref().filter(|_| !self.no_file) else {
+            return Err(io::Error::other("no temporary file"));
+        };
+        let start = self.written;
+        write_all_at(file, bytes, start)?;
+        self.written = start + bytes.len() as u64;
+        Ok(start)
+    }
+
+    /// A reader of each run, in the order they were added.
+    pub fn readers(&self) -> Vec<RunRecords> {
+        self.runs
+            .iter()
+            .map(|run| match run {
+                RunBlock::OnDisk { start, end } => RunRecords::Disk(io::BufReader::with_capacity(
+                    1 << 16,
+                    At {
+                        file: self.file.clone(),
+                        at: *start,
+                        end: *end,
+                    },
+                )),
+                RunBlock::InMemory(bytes) => RunRecords::Memory(bytes.clone(), 0),
+            })
+            .collect()
+    }
+}
+
+/// Appends a record to a run being built: its length, then its bytes.
+pub(crate) fn push_record(run: &mut Vec<u8>, parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    run.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+    for p in parts {
+        run.extend_from_slice(p);
+    }
+}
+
+/// The records of one run, read in order.
+pub(crate) enum RunRecords {
+    Disk(io::BufReader<At>),
+    Memory(std::sync::Arc<Vec<u8>>, usize),
+}
+
+impl RunRecords {
+    /// The next record into `buf`; `false` at the end of the run.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        buf.clear();
+        match self {
+            RunRecords::Memory(bytes, at) => {
+                let rest = bytes.get(*at..).unwrap_or_default();
+                let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                    return Ok(false);
+                };
+                let len = u32::from_le_bytes(*len) as usize;
+                let record = tail
+                    .get(..len)
+                    .ok_or_else(|| io::Error::other("a record runs past its run"))?;
+                buf.extend_from_slice(record);
+                *at += 4 + len;
+                Ok(true)
+            }
+            RunRecords::Disk(reader) => {
+                let mut len = [0u8; 4];
+                match io::Read::read_exact(reader, &mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+                buf.resize(u32::from_le_bytes(len) as usize, 0);
+                io::Read::read_exact(reader, buf)?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Reads a stretch of the runs' file by position, so that several runs are read side by side.
+pub(crate) struct At {
+    file: Option<std::sync::Arc<File>>,
+    at: u64,
+    end: u64,
+}
+
+impl io::Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.end.saturating_sub(self.at)).unwrap_or(usize::MAX);
+        let Some(buf) = buf.get_mut(..buf.len().min(left)) else {
+            return Ok(0);
+        };
+        let Some(file) = &self.file else {
+            return Ok(0);
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = read_at(file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -205,7 +372,7 @@ pub(crate) fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cursor, Spool, BLOCK_BYTES};
+    use super::{push_record, Cursor, RunBlock, Runs, Spool, BLOCK_BYTES};
 
     #[test]
     fn records_come_back_in_the_order_pushed_across_many_blocks() {
@@ -232,6 +399,38 @@ mod tests {
             })
             .expect("read back");
         assert_eq!(got, (0..n as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn runs_are_read_side_by_side_from_disk_and_from_memory() {
+        let mut runs = Runs::default();
+        for r in 0..3u32 {
+            let mut run = Vec::new();
+            for i in 0..100u32 {
+                push_record(&mut run, &[&r.to_le_bytes(), &i.to_le_bytes()]);
+            }
+            runs.push(run);
+            if r == 1 {
+                // The third run cannot be written: it stays in memory.
+                runs.no_file = true;
+            }
+        }
+        assert!(matches!(runs.runs[0], RunBlock::OnDisk { .. }));
+        assert!(matches!(runs.runs[2], RunBlock::InMemory(_)));
+        for _ in 0..2 {
+            let mut readers = runs.readers();
+            let mut buf = Vec::new();
+            for i in 0..100u32 {
+                for (r, reader) in readers.iter_mut().enumerate() {
+                    assert!(reader.next_into(&mut buf).expect("read"));
+                    let mut c = Cursor(&buf);
+                    assert_eq!((c.u32(), c.u32()), (Some(r as u32), Some(i)));
+                }
+            }
+            assert!(readers
+                .iter_mut()
+                .all(|r| !r.next_into(&mut buf).expect("read")));
+        }
     }
 
     #[test]

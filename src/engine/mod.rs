@@ -211,7 +211,6 @@ struct Fold<'p> {
     names: Vec<String>,
     inputs: Vec<InputRead>,
     tally: Tally,
-    duplicates: Vec<Finding>,
 }
 
 impl<'p> Fold<'p> {
@@ -234,7 +233,6 @@ impl<'p> Fold<'p> {
                 })
                 .collect(),
             tally: Tally::new(!plan.tailoring.waivers.is_empty()),
-            duplicates: Vec::new(),
         }
     }
 
@@ -258,33 +256,21 @@ impl<'p> Fold<'p> {
             let (Some(kind), line) = (verdict.kind, verdict.line) else {
                 continue;
             };
-            if let Some(id) = &verdict.id {
-                if let Some((first_file, first_line)) =
-                    self.tally.first_seen(kind, id, file as u32, line)
-                {
-                    let first = self
-                        .names
-                        .get(first_file as usize)
-                        .cloned()
-                        .unwrap_or_default();
-                    self.duplicates.push(duplicate(
-                        self.plan, kind, id, &name, line, &first, first_line,
-                    ));
-                }
-            }
-            if let Some(judgement) = verdict.judgement {
-                if self.plan.scores_kind(kind) {
-                    self.tally
-                        .add(kind, verdict.id.as_deref(), file as u32, line, judgement);
-                } else {
+            let scored = match verdict.judgement {
+                Some(j) if self.plan.scores_kind(kind) => Some(j),
+                Some(_) => {
                     self.tally.present(kind);
+                    None
                 }
-            }
+                None => None,
+            };
+            self.tally
+                .record(kind, verdict.id.as_deref(), file as u32, line, scored);
         }
     }
 
     fn finish(
-        mut self,
+        self,
         submission: &Submission,
         notes: &expr::Notes,
         sink: &mut dyn FindingSink,
@@ -298,6 +284,7 @@ impl<'p> Fold<'p> {
             rules,
             waiver_uses,
             indicators,
+            duplicates,
         } = self.tally.results(plan, &self.names).map_err(|e| {
             Error::new(
                 ErrorKind::Io,
@@ -319,8 +306,23 @@ impl<'p> Fold<'p> {
         for (kind, points) in &missing_evidence {
             sink.finding(missing_evidence_finding(standard, kind, *points));
         }
-        place_fields(&submission.files, &self.inputs, &mut self.duplicates);
-        for f in self.duplicates {
+        let name = |file: u32| self.names.get(file as usize).cloned().unwrap_or_default();
+        let mut duplicates: Vec<Finding> = duplicates
+            .into_iter()
+            .map(|d| {
+                duplicate(
+                    plan,
+                    d.kind,
+                    &d.id,
+                    &name(d.file),
+                    d.line,
+                    &name(d.first_file),
+                    d.first_line,
+                )
+            })
+            .collect();
+        place_fields(&submission.files, &self.inputs, &mut duplicates);
+        for f in duplicates {
             sink.finding(f);
         }
         for f in submission.findings.iter().chain(&tailoring.findings) {

@@ -3,25 +3,19 @@
 //! results. Copies of one record (records of one kind sharing an id) are judged once, as the least
 //! favourable of them: copies add nothing, and a clean copy cannot hide a failing one.
 //!
-//! Each group's first record (its place and packed judgement) goes to a spool on disk as it is
-//! read, and is read back once, in order, when the results are summed: what stays in memory is
-//! the id table (a 128-bit hash an id) and the rare copies.
+//! Memory stays flat however many records a run reads. Each judged record (its place and packed
+//! judgement) goes to a spool on disk as it is read; each id (as a 128-bit keyed hash of its kind
+//! and text, with its place) goes to sorted runs on disk. At the end the runs are merged, which
+//! finds the duplicate ids and the copies, and the spool is read back in order and summed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::hash::BuildHasher;
 
 use super::record::{Contribution, Judgement, Outcome, Packed, Plan};
 use super::{IndicatorTally, RuleTally, WaiverUse};
 use crate::finding::Location;
-use crate::spool::{Cursor, Spool};
+use crate::spool::{push_record, Cursor, RunRecords, Runs, Spool};
 use crate::standard::{CompiledTarget, Direction, Measure};
-
-/// A copy of a group's first record, read after it: its place and packed judgement.
-struct Copy {
-    file: u32,
-    line: u64,
-    judgement: Box<[u8]>,
-}
 
 /// One member of a group as the results are summed: its place and judgement.
 struct Member<'a> {
@@ -30,41 +24,59 @@ struct Member<'a> {
     judgement: Packed<'a>,
 }
 
-/// Where an id was first read, and its group once a copy of it was evaluated (12 bytes: a
-/// line beyond 2^32 is kept as the largest, and only said in a duplicate's message).
-struct Seen {
+/// A copy of a group's first record, read after it: its place and packed judgement.
+struct Copy {
     file: u32,
-    group: u32,
-    line: u32,
-}
-
-fn short_line(line: u64) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
+    line: u64,
+    judgement: Box<[u8]>,
 }
 
 /// A 128-bit keyed hash of a kind and an id.
 type Key = [u32; 4];
 
-// An entry of the id table: the key and where the id was seen, without padding.
-const _: () = assert!(std::mem::size_of::<(Key, Seen)>() == 28);
+/// How many ids are gathered in memory before they are sorted and written out as a run. (Unit
+/// tests use a small number, so that their runs merge many.)
+const ID_RUN: usize = if cfg!(test) { 8 } else { 1 << 16 };
 
-/// No group yet.
-const NO_GROUP: u32 = u32::MAX;
+/// An id as read: before its run is written, its text is a range of the batch's text arena;
+/// read back from the run, a string.
+struct IdEntry<T> {
+    key: Key,
+    /// The order the ids were read in.
+    seq: u64,
+    file: u32,
+    line: u64,
+    kind: u32,
+    /// Whether the record was judged and scored (only those form groups).
+    scored: bool,
+    text: T,
+}
 
-/// The accumulators of a run. A record costs it a 28-byte entry in the id table when it has
-/// an id; its place and packed judgement are spooled to disk.
+/// A duplicate id: where it was read, and where it was read first.
+pub(super) struct Duplicate {
+    /// The order it was read in.
+    seq: u64,
+    pub kind: usize,
+    pub id: String,
+    pub file: u32,
+    pub line: u64,
+    pub first_file: u32,
+    /// The first line, as a duplicate's message says it (a line beyond 2^32 - 1 as the largest).
+    pub first_line: u64,
+}
+
+/// The accumulators of a run.
 pub(super) struct Tally {
     /// Whether groups keep their id: only waivers need it, at the end.
     keep_ids: bool,
-    /// Each group's first record, in the order read: kind, file, line, id, judgement.
-    leaders: Spool,
-    /// How many groups there are.
-    groups: u32,
-    /// The copies, by group.
-    copies: foldhash::HashMap<u32, Vec<Copy>>,
-    /// By the hash of (kind, id): where each id was first read, and its group.
-    // In 32-bit parts: with `Seen`, 28 bytes an entry (a `u128` or two `u64`s would pad it to 32).
-    ids: foldhash::HashMap<Key, Seen>,
+    /// Each scored record, in the order read: its id's order (or none), kind, file, line, id
+    /// (when `keep_ids`) and packed judgement.
+    judged: Spool,
+    /// The ids read, in sorted runs of (key, order).
+    id_runs: Runs,
+    ids: Vec<IdEntry<std::ops::Range<usize>>>,
+    id_text: String,
+    next_seq: u64,
     /// The two keys of the id hash, drawn at random for each run: an id cannot be made to
     /// collide with another's in advance.
     keys: (
@@ -78,23 +90,28 @@ pub(super) struct Tally {
 }
 
 /// What the tally sums to: the rules' tallies (`None` for a rule tailoring deselected), the
-/// waived results in rule order and, within a rule, in the order the records were read, and the
-/// indicators' values (`None` for an indicator tailoring deselected).
+/// waived results in rule order and, within a rule, in the order the records were read, the
+/// indicators' values (`None` for an indicator tailoring deselected), and the duplicate ids.
 pub(super) struct Results {
     pub rules: Vec<Option<RuleTally>>,
     pub waiver_uses: Vec<WaiverUse>,
     pub indicators: Vec<Option<IndicatorTally>>,
+    pub duplicates: Vec<Duplicate>,
 }
+
+/// No id.
+const NO_SEQ: u64 = u64::MAX;
 
 impl Tally {
     /// The accumulators of a run; `waivers`: whether any waiver is in force.
     pub fn new(waivers: bool) -> Tally {
         Tally {
             keep_ids: waivers,
-            leaders: Spool::default(),
-            groups: 0,
-            copies: Default::default(),
-            ids: foldhash::HashMap::default(),
+            judged: Spool::default(),
+            id_runs: Runs::default(),
+            ids: Vec::new(),
+            id_text: String::new(),
+            next_seq: 0,
             keys: Default::default(),
             kinds_present: BTreeSet::new(),
             records_read: 0,
@@ -117,65 +134,46 @@ impl Tally {
         self.kinds_present.insert(kind);
     }
 
-    /// Notes an id read at a place; where it was read first, if before.
-    pub fn first_seen(
-        &mut self,
-        kind: usize,
-        id: &str,
-        file: u32,
-        line: u64,
-    ) -> Option<(u32, u64)> {
-        let key = self.key(kind, id);
-        match self.ids.get(&key) {
-            Some(seen) => Some((seen.file, u64::from(seen.line))),
-            None => {
-                self.ids.insert(
-                    key,
-                    Seen {
-                        file,
-                        group: NO_GROUP,
-                        line: short_line(line),
-                    },
-                );
-                None
-            }
-        }
-    }
-
-    /// Adds an evaluated record to its group (its id noted first, by [`Tally::first_seen`]).
-    pub fn add(
+    /// Notes a record of a known kind: its id, if it has one, and its judgement, when it was
+    /// judged and its kind is scored.
+    pub fn record(
         &mut self,
         kind: usize,
         id: Option<&str>,
         file: u32,
         line: u64,
-        judgement: Judgement,
+        judgement: Option<Judgement>,
     ) {
-        self.records_evaluated += 1;
-        self.kinds_present.insert(kind);
-        let next = self.groups;
-        if let Some(id) = id {
-            let key = self.key(kind, id);
-            let seen = self.ids.entry(key).or_insert(Seen {
-                file,
-                group: NO_GROUP,
-                line: short_line(line),
-            });
-            if seen.group < next {
-                self.copies.entry(seen.group).or_default().push(Copy {
+        let seq = match id {
+            Some(id) => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                let start = self.id_text.len();
+                self.id_text.push_str(id);
+                self.ids.push(IdEntry {
+                    key: self.key(kind, id),
+                    seq,
                     file,
                     line,
-                    judgement: judgement.bytes().into(),
+                    kind: u32::try_from(kind).unwrap_or(u32::MAX),
+                    scored: judgement.is_some(),
+                    text: start..self.id_text.len(),
                 });
-                return;
+                if self.ids.len() >= ID_RUN {
+                    self.write_ids();
+                }
+                seq
             }
-            // Past 2^32 - 1 groups, a copy is a group of its own.
-            if next != NO_GROUP {
-                seen.group = next;
-            }
-        }
+            None => NO_SEQ,
+        };
+        let Some(judgement) = judgement else {
+            return;
+        };
+        self.records_evaluated += 1;
+        self.kinds_present.insert(kind);
         let kept = id.filter(|_| self.keep_ids);
-        self.leaders.push(&[
+        self.judged.push(&[
+            &seq.to_le_bytes(),
             &u32::try_from(kind).unwrap_or(u32::MAX).to_le_bytes(),
             &file.to_le_bytes(),
             &line.to_le_bytes(),
@@ -186,35 +184,82 @@ impl Tally {
             kept.unwrap_or_default().as_bytes(),
             judgement.bytes(),
         ]);
-        self.groups = self.groups.saturating_add(1);
+    }
+
+    /// Writes the ids gathered as a run sorted by (key, order).
+    fn write_ids(&mut self) {
+        // Gathered in order: a stable sort by key keeps each key's ids in the order read.
+        self.ids.sort_by_key(|e| e.key);
+        let mut run = Vec::new();
+        for e in &self.ids {
+            let text = self.id_text.get(e.text.clone()).unwrap_or_default();
+            let key: Vec<u8> = e.key.iter().flat_map(|k| k.to_le_bytes()).collect();
+            push_record(
+                &mut run,
+                &[
+                    &key,
+                    &e.seq.to_le_bytes(),
+                    &e.file.to_le_bytes(),
+                    &e.line.to_le_bytes(),
+                    &e.kind.to_le_bytes(),
+                    &[u8::from(e.scored)],
+                    text.as_bytes(),
+                ],
+            );
+        }
+        self.id_runs.push(run);
+        self.ids.clear();
+        self.id_text.clear();
     }
 
     /// Sums the groups, in the order their first records were read, into the rules' and the
-    /// indicators' results; an error only when the spooled records cannot be read back.
-    pub fn results(self, plan: &Plan, files: &[String]) -> std::io::Result<Results> {
+    /// indicators' results; an error only when what was written to disk cannot be read back.
+    pub fn results(mut self, plan: &Plan, files: &[String]) -> std::io::Result<Results> {
+        self.write_ids();
+        let (duplicates, copy_of) = merge_ids(&self.id_runs)?;
+        let mut bad = false;
+        // The copies' judgements, by the order of their group's first id.
+        let mut copies: foldhash::HashMap<u64, Vec<Copy>> = Default::default();
+        if !copy_of.is_empty() {
+            self.judged.for_each(|record| {
+                let mut c = Cursor(record);
+                let (Some(seq), Some(_kind), Some(file), Some(line), Some(_), Some(_)) =
+                    (c.u64(), c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
+                else {
+                    bad = true;
+                    return;
+                };
+                if let Some(&first) = copy_of.get(&seq) {
+                    copies.entry(first).or_default().push(Copy {
+                        file,
+                        line,
+                        judgement: c.0.into(),
+                    });
+                }
+            })?;
+        }
         let standard = plan.standard;
         let mut rules: Vec<Option<RuleTally>> = (0..standard.rules.len())
             .map(|i| plan.tailoring.rules[i].active.then(RuleTally::default))
             .collect();
-        let mut uses: Vec<(usize, u32, WaiverUse)> = Vec::new();
+        let mut uses: Vec<(usize, u64, WaiverUse)> = Vec::new();
         let mut indicators: Vec<Option<IndicatorSum>> = (0..standard.indicators.len())
             .map(|ii| IndicatorSum::new(plan, ii))
             .collect();
-        let mut group = 0u32;
-        let mut bad = false;
-        let Tally {
-            leaders, copies, ..
-        } = self;
-        leaders.for_each(|record| {
-            let gi = group;
-            group = group.saturating_add(1);
+        let mut group = 0u64;
+        self.judged.for_each(|record| {
             let mut c = Cursor(record);
-            let (Some(kind), Some(file), Some(line), Some(has_id), Some(id)) =
-                (c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
+            let (Some(seq), Some(kind), Some(file), Some(line), Some(has_id), Some(id)) =
+                (c.u64(), c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
             else {
                 bad = true;
                 return;
             };
+            if copy_of.contains_key(&seq) {
+                return;
+            }
+            let gi = group;
+            group += 1;
             let id = (has_id == 1)
                 .then(|| std::str::from_utf8(id).ok())
                 .flatten();
@@ -223,7 +268,7 @@ impl Tally {
                 line,
                 judgement: Packed(c.0),
             };
-            let copies = copies.get(&gi).map_or(&[][..], Vec::as_slice);
+            let copies = copies.get(&seq).map_or(&[][..], Vec::as_slice);
             let members: Vec<Member> = std::iter::once(first)
                 .chain(copies.iter().map(|c| Member {
                     file: c.file,
@@ -253,16 +298,123 @@ impl Tally {
             ));
         }
         uses.sort_by_key(|(ri, gi, _)| (*ri, *gi));
-        let kinds_present = self.kinds_present;
         Ok(Results {
             rules,
             waiver_uses: uses.into_iter().map(|(_, _, u)| u).collect(),
             indicators: indicators
                 .into_iter()
-                .map(|s| s.map(|s| s.finish(plan, &kinds_present)))
+                .map(|s| s.map(|s| s.finish(plan, &self.kinds_present)))
                 .collect(),
+            duplicates,
         })
     }
+}
+
+fn read_id(reader: &mut RunRecords, buf: &mut Vec<u8>) -> std::io::Result<Option<IdEntry<String>>> {
+    if !reader.next_into(buf)? {
+        return Ok(None);
+    }
+    let mut c = Cursor(buf);
+    let parts = (
+        c.u32(),
+        c.u32(),
+        c.u32(),
+        c.u32(),
+        c.u64(),
+        c.u32(),
+        c.u64(),
+        c.u32(),
+        c.u8(),
+    );
+    let (
+        Some(k0),
+        Some(k1),
+        Some(k2),
+        Some(k3),
+        Some(seq),
+        Some(file),
+        Some(line),
+        Some(kind),
+        Some(scored),
+    ) = parts
+    else {
+        return Err(std::io::Error::other("an id run cannot be read back"));
+    };
+    Ok(Some(IdEntry {
+        key: [k0, k1, k2, k3],
+        seq,
+        file,
+        line,
+        kind,
+        scored: scored == 1,
+        text: String::from_utf8_lossy(c.0).into_owned(),
+    }))
+}
+
+/// Merges the id runs: every id read again after its first reading is a duplicate (named with
+/// its first place); every scored record whose id an earlier scored record has is a copy of it
+/// (by the order of its id, the order of the first's).
+fn merge_ids(runs: &Runs) -> std::io::Result<(Vec<Duplicate>, foldhash::HashMap<u64, u64>)> {
+    let mut readers = runs.readers();
+    let mut buf = Vec::new();
+    let mut heads: Vec<Option<IdEntry<String>>> = Vec::with_capacity(readers.len());
+    let mut heap = BinaryHeap::new();
+    for (i, r) in readers.iter_mut().enumerate() {
+        let head = read_id(r, &mut buf)?;
+        if let Some(h) = &head {
+            heap.push(std::cmp::Reverse((h.key, h.seq, i)));
+        }
+        heads.push(head);
+    }
+    let mut duplicates = Vec::new();
+    let mut copy_of: foldhash::HashMap<u64, u64> = Default::default();
+    // The first id of the current key, and its first scored record's order.
+    let mut first: Option<(Key, u32, u64, Option<u64>)> = None;
+    while let Some(std::cmp::Reverse((_, _, i))) = heap.pop() {
+        let (Some(slot), Some(reader)) = (heads.get_mut(i), readers.get_mut(i)) else {
+            break;
+        };
+        let Some(id) = slot.take() else {
+            continue;
+        };
+        let next = read_id(reader, &mut buf)?;
+        if let Some(h) = &next {
+            heap.push(std::cmp::Reverse((h.key, h.seq, i)));
+        }
+        *slot = next;
+        match &mut first {
+            Some((key, first_file, first_line, scored)) if *key == id.key => {
+                duplicates.push(Duplicate {
+                    seq: id.seq,
+                    kind: id.kind as usize,
+                    id: id.text,
+                    file: id.file,
+                    line: id.line,
+                    first_file: *first_file,
+                    first_line: *first_line,
+                });
+                if id.scored {
+                    match scored {
+                        Some(leader) => {
+                            copy_of.insert(id.seq, *leader);
+                        }
+                        None => *scored = Some(id.seq),
+                    }
+                }
+            }
+            _ => {
+                first = Some((
+                    id.key,
+                    id.file,
+                    u64::from(u32::try_from(id.line).unwrap_or(u32::MAX)),
+                    id.scored.then_some(id.seq),
+                ));
+            }
+        }
+    }
+    // Duplicates in the order they were read.
+    duplicates.sort_by_key(|d| d.seq);
+    Ok((duplicates, copy_of))
 }
 
 /// Adds a group's results on the rules of its kind.
@@ -272,10 +424,10 @@ fn sum_rules(
     files: &[String],
     kind: usize,
     id: Option<&str>,
-    gi: u32,
+    gi: u64,
     members: &[Member],
     tallies: &mut [Option<RuleTally>],
-    uses: &mut Vec<(usize, u32, WaiverUse)>,
+    uses: &mut Vec<(usize, u64, WaiverUse)>,
 ) {
     let standard = plan.standard;
     let rules_of_kind = plan.rules_of_kind.get(kind).map_or(&[][..], Vec::as_slice);
