@@ -115,6 +115,20 @@ fn severity_index(s: Severity) -> usize {
 /// A report's findings, in report order: those a [`Collector`] kept (some in memory, the rest
 /// in sorted runs in a temporary file), and those the report added (indicators short of their
 /// targets). Read them with [`Findings::iter`]; the JSON report streams them the same way.
+///
+/// ```
+/// let options = yardstick::Options::default();
+/// let report = yardstick::check(&["fixtures/requests/typical".into()], &options)?;
+/// let mut majors = 0;
+/// for finding in report.findings.iter() {
+///     if finding?.severity == yardstick::Severity::Major {
+///         majors += 1;
+///     }
+/// }
+/// assert_eq!(majors, report.findings.count(yardstick::Severity::Major));
+/// assert_eq!(report.findings.len(), report.findings.to_vec()?.len());
+/// # Ok::<(), yardstick::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Findings {
     lang: Lang,
