@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io;
+use std::sync::Arc;
 
 /// Records are gathered into blocks of about this many bytes before a block is written.
 /// (Unit tests use a small size, so that their runs write and read many blocks.)
@@ -15,26 +16,67 @@ enum Block {
     InMemory(Vec<u8>),
 }
 
+/// An anonymous temporary file that blocks are appended to, created at the first append, and
+/// read back by position. When it cannot be created or written, [`append`](Self::append) says
+/// so and the caller keeps the block in memory.
+#[derive(Default)]
+struct TempFile {
+    file: Option<Arc<File>>,
+    written: u64,
+    /// Takes no more blocks: the file could not be created, or this is a reading copy.
+    closed: bool,
+}
+
+impl TempFile {
+    /// Appends a block; where it starts in the file.
+    fn append(&mut self, block: &[u8]) -> io::Result<u64> {
+        if self.file.is_none() && !self.closed {
+            match tempfile::tempfile() {
+                Ok(f) => self.file = Some(Arc::new(f)),
+                Err(e) => {
+                    self.closed = true;
+                    return Err(e);
+                }
+            }
+        }
+        let Some(file) = self.file.as_ref().filter(|_| !self.closed) else {
+            return Err(io::Error::other("no temporary file"));
+        };
+        let start = self.written;
+        write_all_at(file, block, start)?;
+        self.written = start + block.len() as u64;
+        Ok(start)
+    }
+
+    /// A copy that reads what was written and appends nothing: its file's end is the
+    /// original's.
+    fn reading_copy(&self) -> TempFile {
+        TempFile {
+            file: self.file.clone(),
+            written: self.written,
+            closed: true,
+        }
+    }
+
+    fn file(&self) -> io::Result<&Arc<File>> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no temporary file"))
+    }
+}
+
 /// Byte records, in the order they were pushed.
 #[derive(Default)]
 pub(crate) struct Spool {
     blocks: Vec<Block>,
     current: Vec<u8>,
-    file: Option<File>,
-    written: u64,
-    /// The temporary file could not be created: every block stays in memory.
-    no_file: bool,
+    file: TempFile,
 }
 
 impl Spool {
     /// Appends a record made of `parts`, end to end.
     pub fn push(&mut self, parts: &[&[u8]]) {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        self.current
-            .extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
-        for p in parts {
-            self.current.extend_from_slice(p);
-        }
+        push_record(&mut self.current, parts);
         if self.current.len() >= BLOCK_BYTES {
             self.seal();
         }
@@ -46,7 +88,7 @@ impl Spool {
         if block.is_empty() {
             return;
         }
-        match self.write(&block) {
+        match self.file.append(&block) {
             Ok(start) => {
                 self.blocks.push(Block::OnDisk {
                     start,
@@ -60,25 +102,6 @@ impl Spool {
         }
     }
 
-    fn write(&mut self, block: &[u8]) -> io::Result<u64> {
-        if self.file.is_none() && !self.no_file {
-            match tempfile::tempfile() {
-                Ok(f) => self.file = Some(f),
-                Err(e) => {
-                    self.no_file = true;
-                    return Err(e);
-                }
-            }
-        }
-        let Some(file) = &self.file else {
-            return Err(io::Error::other("no temporary file"));
-        };
-        let start = self.written;
-        write_all_at(file, block, start)?;
-        self.written = start + block.len() as u64;
-        Ok(start)
-    }
-
     /// Every record in the order pushed, handed to `each`; an error only when the temporary
     /// file cannot be read back.
     pub fn for_each(&self, mut each: impl FnMut(&[u8])) -> io::Result<()> {
@@ -86,12 +109,8 @@ impl Spool {
         for block in self.blocks.iter().map(Some).chain([None]) {
             let bytes: &[u8] = match block {
                 Some(Block::OnDisk { start, len }) => {
-                    let file = self
-                        .file
-                        .as_ref()
-                        .ok_or_else(|| io::Error::other("no temporary file"))?;
                     buf.resize(*len, 0);
-                    read_exact_at(file, &mut buf, *start)?;
+                    read_exact_at(self.file.file()?, &mut buf, *start)?;
                     &buf
                 }
                 Some(Block::InMemory(bytes)) => bytes,
@@ -115,27 +134,22 @@ impl Spool {
 /// merge), any number of times. A run that cannot be written stays in memory.
 #[derive(Default)]
 pub(crate) struct Runs {
-    file: Option<std::sync::Arc<File>>,
-    written: u64,
+    file: TempFile,
     runs: Vec<RunBlock>,
-    no_file: bool,
 }
 
 #[derive(Clone)]
 enum RunBlock {
     OnDisk { start: u64, end: u64 },
-    InMemory(std::sync::Arc<Vec<u8>>),
+    InMemory(Arc<Vec<u8>>),
 }
 
 impl Clone for Runs {
+    /// A clone reads the same runs; a run it adds stays in memory.
     fn clone(&self) -> Runs {
         Runs {
-            file: self.file.clone(),
-            written: self.written,
+            file: self.file.reading_copy(),
             runs: self.runs.clone(),
-            // A clone that writes another run keeps it in memory: the file's end is the
-            // original's.
-            no_file: true,
         }
     }
 }
@@ -157,34 +171,13 @@ impl Runs {
         if bytes.is_empty() {
             return;
         }
-        match self.write(&bytes) {
+        match self.file.append(&bytes) {
             Ok(start) => self.runs.push(RunBlock::OnDisk {
                 start,
                 end: start + bytes.len() as u64,
             }),
-            Err(_) => self
-                .runs
-                .push(RunBlock::InMemory(std::sync::Arc::new(bytes))),
+            Err(_) => self.runs.push(RunBlock::InMemory(Arc::new(bytes))),
         }
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> io::Result<u64> {
-        if self.file.is_none() && !self.no_file {
-            match tempfile::tempfile() {
-                Ok(f) => self.file = Some(std::sync::Arc::new(f)),
-                Err(e) => {
-                    self.no_file = true;
-                    return Err(e);
-                }
-            }
-        }
-        let Some(file) = self.file.as_ref().filter(|_| !self.no_file) else {
-            return Err(io::Error::other("no temporary file"));
-        };
-        let start = self.written;
-        write_all_at(file, bytes, start)?;
-        self.written = start + bytes.len() as u64;
-        Ok(start)
     }
 
     /// A reader of each run, in the order they were added.
@@ -195,7 +188,7 @@ impl Runs {
                 RunBlock::OnDisk { start, end } => RunRecords::Disk(io::BufReader::with_capacity(
                     1 << 16,
                     At {
-                        file: self.file.clone(),
+                        file: self.file.file.clone(),
                         at: *start,
                         end: *end,
                     },
@@ -218,7 +211,7 @@ pub(crate) fn push_record(run: &mut Vec<u8>, parts: &[&[u8]]) {
 /// The records of one run, read in order.
 pub(crate) enum RunRecords {
     Disk(io::BufReader<At>),
-    Memory(std::sync::Arc<Vec<u8>>, usize),
+    Memory(Arc<Vec<u8>>, usize),
 }
 
 impl RunRecords {
@@ -256,7 +249,7 @@ impl RunRecords {
 
 /// Reads a stretch of the runs' file by position, so that several runs are read side by side.
 pub(crate) struct At {
-    file: Option<std::sync::Arc<File>>,
+    file: Option<Arc<File>>,
     at: u64,
     end: u64,
 }
@@ -412,7 +405,7 @@ mod tests {
             runs.push(run);
             if r == 1 {
                 // The third run cannot be written: it stays in memory.
-                runs.no_file = true;
+                runs.file.closed = true;
             }
         }
         assert!(matches!(runs.runs[0], RunBlock::OnDisk { .. }));
@@ -436,13 +429,16 @@ mod tests {
     #[test]
     fn a_spool_that_cannot_write_its_file_keeps_its_blocks_in_memory() {
         let mut spool = Spool {
-            no_file: true,
+            file: super::TempFile {
+                closed: true,
+                ..Default::default()
+            },
             ..Spool::default()
         };
         for i in 0..1000u32 {
             spool.push(&[&i.to_le_bytes()]);
         }
-        assert!(spool.file.is_none());
+        assert!(spool.file.file.is_none());
         let mut got = Vec::new();
         spool
             .for_each(|r| got.push(Cursor(r).u32().expect("number")))

@@ -31,6 +31,51 @@ struct Copy {
     judgement: Box<[u8]>,
 }
 
+/// A judged record as the spool holds it: its order, kind and place, its id when waivers need
+/// it, and its packed judgement. Written by [`Spooled::push`] and read by [`Spooled::read`]
+/// only, so the two cannot drift apart.
+struct Spooled<'b> {
+    seq: u64,
+    kind: u32,
+    file: u32,
+    line: u64,
+    id: Option<&'b str>,
+    judgement: &'b [u8],
+}
+
+impl<'b> Spooled<'b> {
+    fn push(&self, spool: &mut Spool) {
+        let id = self.id.unwrap_or_default();
+        spool.push(&[
+            &self.seq.to_le_bytes(),
+            &self.kind.to_le_bytes(),
+            &self.file.to_le_bytes(),
+            &self.line.to_le_bytes(),
+            &[u8::from(self.id.is_some())],
+            &u32::try_from(id.len()).unwrap_or(u32::MAX).to_le_bytes(),
+            id.as_bytes(),
+            self.judgement,
+        ]);
+    }
+
+    /// `None` when the record is cut short.
+    fn read(record: &'b [u8]) -> Option<Spooled<'b>> {
+        let mut c = Cursor(record);
+        let (seq, kind, file, line, has_id, id) =
+            (c.u64()?, c.u32()?, c.u32()?, c.u64()?, c.u8()?, c.bytes()?);
+        Some(Spooled {
+            seq,
+            kind,
+            file,
+            line,
+            id: (has_id == 1)
+                .then(|| std::str::from_utf8(id).ok())
+                .flatten(),
+            judgement: c.0,
+        })
+    }
+}
+
 /// A 128-bit keyed hash of a kind and an id.
 type Key = [u32; 4];
 
@@ -172,18 +217,15 @@ impl Tally {
         self.records_evaluated += 1;
         self.kinds_present.insert(kind);
         let kept = id.filter(|_| self.keep_ids);
-        self.judged.push(&[
-            &seq.to_le_bytes(),
-            &u32::try_from(kind).unwrap_or(u32::MAX).to_le_bytes(),
-            &file.to_le_bytes(),
-            &line.to_le_bytes(),
-            &[u8::from(kept.is_some())],
-            &u32::try_from(kept.map_or(0, str::len))
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-            kept.unwrap_or_default().as_bytes(),
-            judgement.bytes(),
-        ]);
+        Spooled {
+            seq,
+            kind: u32::try_from(kind).unwrap_or(u32::MAX),
+            file,
+            line,
+            id: kept,
+            judgement: judgement.bytes(),
+        }
+        .push(&mut self.judged);
     }
 
     /// Writes the ids gathered as a run sorted by (key, order).
@@ -222,18 +264,15 @@ impl Tally {
         let mut copies: foldhash::HashMap<u64, Vec<Copy>> = Default::default();
         if !copy_of.is_empty() {
             self.judged.for_each(|record| {
-                let mut c = Cursor(record);
-                let (Some(seq), Some(_kind), Some(file), Some(line), Some(_), Some(_)) =
-                    (c.u64(), c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
-                else {
+                let Some(r) = Spooled::read(record) else {
                     bad = true;
                     return;
                 };
-                if let Some(&first) = copy_of.get(&seq) {
+                if let Some(&first) = copy_of.get(&r.seq) {
                     copies.entry(first).or_default().push(Copy {
-                        file,
-                        line,
-                        judgement: c.0.into(),
+                        file: r.file,
+                        line: r.line,
+                        judgement: r.judgement.into(),
                     });
                 }
             })?;
@@ -248,27 +287,22 @@ impl Tally {
             .collect();
         let mut group = 0u64;
         self.judged.for_each(|record| {
-            let mut c = Cursor(record);
-            let (Some(seq), Some(kind), Some(file), Some(line), Some(has_id), Some(id)) =
-                (c.u64(), c.u32(), c.u32(), c.u64(), c.u8(), c.bytes())
-            else {
+            let Some(r) = Spooled::read(record) else {
                 bad = true;
                 return;
             };
-            if copy_of.contains_key(&seq) {
+            if copy_of.contains_key(&r.seq) {
                 return;
             }
             let gi = group;
             group += 1;
-            let id = (has_id == 1)
-                .then(|| std::str::from_utf8(id).ok())
-                .flatten();
+            let id = r.id;
             let first = Member {
-                file,
-                line,
-                judgement: Packed(c.0),
+                file: r.file,
+                line: r.line,
+                judgement: Packed(r.judgement),
             };
-            let copies = copies.get(&seq).map_or(&[][..], Vec::as_slice);
+            let copies = copies.get(&r.seq).map_or(&[][..], Vec::as_slice);
             let members: Vec<Member> = std::iter::once(first)
                 .chain(copies.iter().map(|c| Member {
                     file: c.file,
@@ -276,7 +310,7 @@ impl Tally {
                     judgement: Packed(&c.judgement),
                 }))
                 .collect();
-            let kind = kind as usize;
+            let kind = r.kind as usize;
             sum_rules(plan, files, kind, id, gi, &members, &mut rules, &mut uses);
             for (pos, &ii) in plan
                 .indicators_of_kind
