@@ -257,11 +257,28 @@ fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resu
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::new(
-            ErrorKind::Io,
-            format!("cannot write to standard output: {e}"),
-        )),
+        Err(e) => Err(own_error(e).unwrap_or_else(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot write to standard output: {e}"),
+            )
+        })),
     }
+}
+
+/// The report's own error when rendering it failed while it was being written (a finding
+/// that cannot be read back), rather than an error of the output.
+fn own_error(e: std::io::Error) -> std::result::Result<Error, std::io::Error> {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if let Some(inner) = e.into_inner() {
+            return inner
+                .downcast::<Error>()
+                .map(|b| *b)
+                .map_err(std::io::Error::other);
+        }
+        return Err(std::io::Error::other("unknown error"));
+    }
+    Err(e)
 }
 
 fn options(common: &Common, standards: &[PathBuf]) -> Options {
@@ -319,20 +336,22 @@ fn execute(cli: Cli) -> Result<i32> {
         } => {
             let report = yardstick::check(&common.paths, &options(&common, &cli.standards))?;
             let color = output.is_none() && color_wanted();
-            // The JSON report is streamed as it is written; the others are rendered whole.
-            let text = match (format, &template) {
-                (_, Some(path)) => {
+            // The shipped formats are written as they are rendered. A user's template is
+            // rendered whole first, so that an error in it prints no half report.
+            let text = match &template {
+                Some(path) => {
                     let (renderer, name) = yardstick::Renderer::new()?.with_user_template(path)?;
                     Some(renderer.render_template(&name, &report, color)?)
                 }
-                (ReportFormat::Json, None) => None,
-                (ReportFormat::Text, None) => {
-                    Some(yardstick::render(&report, Format::Text, color)?)
-                }
+                None => None,
+            };
+            let shipped = match format {
+                ReportFormat::Json => Format::Json,
+                ReportFormat::Text => Format::Text,
             };
             let write = |w: &mut dyn Write| match &text {
                 Some(text) => w.write_all(text.as_bytes()),
-                None => yardstick::render_to(&report, Format::Json, false, w),
+                None => yardstick::render_to(&report, shipped, color, w),
             };
             match output {
                 Some(path) => {
@@ -364,11 +383,8 @@ fn verdict(report: &yardstick::Report, bar: &Bar) -> Result<i32> {
             print_with(|w| yardstick::render_to(report, Format::Json, false, w))?;
         }
         CheckFormat::Text => {
-            print(&yardstick::render(
-                report,
-                Format::CheckText,
-                color_wanted(),
-            )?)?;
+            let color = color_wanted();
+            print_with(|w| yardstick::render_to(report, Format::CheckText, color, w))?;
         }
     }
     let reasons = report.verdict(bar.fail_on.into(), bar.min_score);
@@ -434,7 +450,7 @@ fn write_output(
     });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
+        return Err(own_error(e).unwrap_or_else(|e| Error::io(&tmp, e)));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -4,6 +4,7 @@
 //! temporary file in sorted runs, which [`Findings::iter`] merges back as the report is written.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::finding::{report_order_in, Finding};
@@ -69,8 +70,8 @@ impl Collector {
         Findings {
             lang: self.lang,
             runs: self.runs,
-            tail: self.buffer,
-            extra: Vec::new(),
+            tail: Arc::new(self.buffer),
+            extra: Arc::default(),
             len: self.len,
             counts: self.counts,
         }
@@ -134,9 +135,9 @@ pub struct Findings {
     lang: Lang,
     runs: Runs,
     /// The last collected findings, sorted, still in memory.
-    tail: Vec<Finding>,
+    tail: Arc<Vec<Finding>>,
     /// Findings added after collection, sorted; listed after collected findings they tie with.
-    extra: Vec<Finding>,
+    extra: Arc<Vec<Finding>>,
     len: usize,
     counts: [usize; 4],
 }
@@ -181,25 +182,25 @@ impl Findings {
         if let Some(n) = self.counts.get_mut(severity_index(finding.severity)) {
             *n += 1;
         }
-        self.extra.insert(at, finding);
+        Arc::make_mut(&mut self.extra).insert(at, finding);
     }
 
     /// The findings in report order, each in the report's language. An item is an error only
     /// when the temporary file cannot be read back.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter {
         self.merged(true)
     }
 
     /// The findings merged in report order; `shown`: each put in the report's language.
-    fn merged(&self, shown: bool) -> Iter<'_> {
-        let mut sources: Vec<Source<'_>> = self
+    fn merged(&self, shown: bool) -> Iter {
+        let mut sources: Vec<Source> = self
             .runs
             .readers()
             .into_iter()
             .map(|r| Source::Run(r, Vec::new()))
             .collect();
-        sources.push(Source::Memory(self.tail.iter()));
-        sources.push(Source::Memory(self.extra.iter()));
+        sources.push(Source::Memory(self.tail.clone(), 0));
+        sources.push(Source::Memory(self.extra.clone(), 0));
         let heads = sources.iter().map(|_| None).collect();
         Iter {
             lang: self.lang,
@@ -226,12 +227,12 @@ impl Findings {
         }
         let mut collector = Collector::new(lang);
         let mut collected = self.clone();
-        collected.extra.clear();
+        collected.extra = Arc::default();
         for f in collected.merged(false) {
             collector.finding(f?);
         }
         let mut findings = collector.finish();
-        for f in self.extra {
+        for f in self.extra.iter().cloned() {
             findings.push(f);
         }
         Ok(findings)
@@ -263,15 +264,20 @@ impl schemars::JsonSchema for Findings {
     }
 }
 
-enum Source<'a> {
+enum Source {
     Run(RunRecords, Vec<u8>),
-    Memory(std::slice::Iter<'a, Finding>),
+    /// Findings held in memory, and the index of the next.
+    Memory(Arc<Vec<Finding>>, usize),
 }
 
-impl Source<'_> {
+impl Source {
     fn next(&mut self) -> Result<Option<Finding>> {
         match self {
-            Source::Memory(it) => Ok(it.next().cloned()),
+            Source::Memory(list, at) => {
+                let next = list.get(*at).cloned();
+                *at += 1;
+                Ok(next)
+            }
             Source::Run(reader, buf) => {
                 if !reader.next_into(buf).map_err(spill_error)? {
                     return Ok(None);
@@ -294,10 +300,10 @@ fn spill_error(e: std::io::Error) -> Error {
 /// The findings in report order: the sorted runs, the in-memory tail and the added findings
 /// merged, each taken from the source whose next finding comes first (of equal ones, the
 /// earlier source, which found it first).
-pub struct Iter<'a> {
+pub struct Iter {
     lang: Lang,
     shown: bool,
-    sources: Vec<Source<'a>>,
+    sources: Vec<Source>,
     heads: Vec<Option<Finding>>,
     /// The index of the source of added findings.
     extra: usize,
@@ -305,7 +311,7 @@ pub struct Iter<'a> {
     failed: bool,
 }
 
-impl Iter<'_> {
+impl Iter {
     fn fill(&mut self, i: usize) -> Result<()> {
         if let (Some(source), Some(head)) = (self.sources.get_mut(i), self.heads.get_mut(i)) {
             *head = source.next()?;
@@ -327,7 +333,7 @@ impl Iter<'_> {
     }
 }
 
-impl Iterator for Iter<'_> {
+impl Iterator for Iter {
     type Item = Result<Finding>;
 
     fn next(&mut self) -> Option<Result<Finding>> {

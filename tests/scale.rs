@@ -310,3 +310,81 @@ fn a_run_too_large_to_hold_gives_the_same_report_whether_or_not_it_can_spill_to_
     // The temporary files are gone with the run.
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn the_text_reports_of_a_run_too_large_to_hold_read_every_finding_back_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = many_requests(dir.path(), 600);
+    let tmp = mkdir(dir.path().join("tmp"));
+    let run = |args: &[&str], tmpdir: &Path| {
+        let out = yardstick()
+            .args(args)
+            .arg(&sub)
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["check", "--format", "json", "--lang", "en"], &tmp)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings.len() > 8192, "{} findings", findings.len());
+
+    // `check`'s text: one line a finding, the same whether the findings were spilled or held.
+    let check = run(&["check", "--lang", "en"], &tmp);
+    let held = run(
+        &["check", "--lang", "en"],
+        &dir.path().join("no-such-folder"),
+    );
+    assert!(check == held, "the two texts differ");
+    let lines = check.lines().take_while(|l| !l.is_empty()).count();
+    assert_eq!(lines, findings.len());
+
+    // The full text report: a heading a rule, with that rule's number of findings.
+    let report = run(&["report", "--format", "text", "--lang", "en"], &tmp);
+    let mut headings = Vec::new();
+    for line in report.lines() {
+        if let Some((head, n)) = line.rsplit_once("] × ") {
+            let rule = head.split(" [").next().unwrap().to_string();
+            headings.push((rule, n.parse::<usize>().unwrap()));
+        }
+    }
+    let mut expected: Vec<(String, usize)> = Vec::new();
+    for f in findings {
+        let rule = f["rule"].as_str().unwrap();
+        match expected.last_mut() {
+            Some((r, n)) if r == rule => *n += 1,
+            _ => expected.push((rule.to_string(), 1)),
+        }
+    }
+    assert_eq!(headings, expected);
+
+    // A user's template can still index, measure and group the findings.
+    let template = dir.path().join("t.j2");
+    std::fs::write(
+        &template,
+        "{{ findings | length }} {{ findings[0].rule }} {{ findings[-1].rule }} \
+         {{ findings | groupby('rule') | length }}{% for f in findings %}{% endfor %}\n",
+    )
+    .unwrap();
+    let out = yardstick()
+        .args(["report", "--lang", "en", "--template"])
+        .arg(&template)
+        .arg(&sub)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "{} {} {} {}\n",
+            findings.len(),
+            findings[0]["rule"].as_str().unwrap(),
+            findings[findings.len() - 1]["rule"].as_str().unwrap(),
+            expected.len()
+        )
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}

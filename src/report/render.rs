@@ -155,46 +155,238 @@ impl Renderer {
 
     /// Renders the report through a named template.
     pub fn render_template(&self, name: &str, report: &Report, color: bool) -> Result<String> {
+        let mut out = Vec::new();
+        self.render_template_to(name, report, color, &mut out)?;
+        String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Template, e.to_string()))
+    }
+
+    /// Renders the report through a named template into `out`, as it is rendered. The
+    /// findings are read from where the report keeps them as the template iterates them, so a
+    /// report with any number of findings is rendered without holding them.
+    pub fn render_template_to(
+        &self,
+        name: &str,
+        report: &Report,
+        color: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
         let tmpl = self
             .env
             .get_template(name)
             .map_err(|e| template_error(name, e))?;
-        let mut ctx = serde_json::to_value(report)
+        // Everything but the findings as data; the findings as a list read when iterated.
+        let mut shell = report.clone();
+        shell.findings = crate::sink::Findings::default();
+        let mut ctx = serde_json::to_value(&shell)
             .map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
         if let Some(obj) = ctx.as_object_mut() {
             obj.insert("color".into(), serde_json::Value::Bool(color));
         }
-        let mut out = tmpl
-            .render(crate::expr::to_value(&ctx))
-            .map_err(|e| template_error(name, e))?;
-        if !out.ends_with('\n') {
-            out.push('\n');
+        let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let findings = Value::from_object(FindingList {
+            findings: report.findings.clone(),
+            failed: failed.clone(),
+        });
+        let counts = Value::from_object(RuleCounts {
+            findings: report.findings.clone(),
+            counts: std::sync::OnceLock::new(),
+            failed: failed.clone(),
+        });
+        let root = minijinja::context! {
+            findings => findings,
+            finding_counts => counts,
+            ..crate::expr::to_value(&ctx)
+        };
+        let mut w = LastByte { out, last: None };
+        let rendered = tmpl.render_captured_to(root, &mut w);
+        if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
         }
-        Ok(out)
+        rendered.map_err(|e| template_error(name, e))?;
+        // Text ends with a newline.
+        if w.last != Some(b'\n') {
+            std::io::Write::write_all(&mut w, b"\n")
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        }
+        Ok(())
     }
 }
 
-/// Writes a report in a shipped format to `out`; the JSON report is streamed as it is
-/// serialised, never held whole (a run over a million records with many findings writes tens of
-/// megabytes). The bytes are those [`render`] gives.
+/// A writer that remembers the last byte written.
+struct LastByte<'w> {
+    out: &'w mut dyn std::io::Write,
+    last: Option<u8>,
+}
+
+impl std::io::Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if let Some(b) = buf.get(..n).and_then(<[u8]>::last) {
+            self.last = Some(*b);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A finding as a template sees it: the JSON report's form of it.
+fn finding_value(f: &crate::finding::Finding) -> Value {
+    match serde_json::to_value(f) {
+        Ok(v) => crate::expr::to_value(&v),
+        Err(_) => Value::UNDEFINED,
+    }
+}
+
+/// The report's findings as the templates see them: a list, in report order, read from where
+/// the report keeps them each time it is iterated. A finding that cannot be read back ends the
+/// list and fails the rendering.
+#[derive(Debug)]
+struct FindingList {
+    findings: crate::sink::Findings,
+    failed: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
+}
+
+impl FindingList {
+    fn items(&self) -> impl Iterator<Item = crate::finding::Finding> + Send + Sync + 'static {
+        let failed = self.failed.clone();
+        self.findings.iter().map_while(move |f| match f {
+            Ok(f) => Some(f),
+            Err(e) => {
+                if let Ok(mut slot) = failed.lock() {
+                    slot.get_or_insert(e);
+                }
+                None
+            }
+        })
+    }
+}
+
+impl minijinja::value::Object for FindingList {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    /// `findings[i]` (from the end when negative).
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        let len = i64::try_from(self.findings.len()).ok()?;
+        let i = usize::try_from(if i < 0 { len + i } else { i }).ok()?;
+        self.items().nth(i).map(|f| finding_value(&f))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        let len = self.findings.len();
+        minijinja::value::Enumerator::Iter(Box::new(Counted {
+            items: self.items().map(|f| finding_value(&f)),
+            left: len,
+        }))
+    }
+
+    fn enumerator_len(self: &std::sync::Arc<Self>) -> Option<usize> {
+        Some(self.findings.len())
+    }
+
+    fn is_true(self: &std::sync::Arc<Self>) -> bool {
+        !self.findings.is_empty()
+    }
+}
+
+/// An iterator that knows how many items it has left (the template engine reads the length of
+/// a loop from its size hint).
+struct Counted<I> {
+    items: I,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.items.next()?;
+        self.left = self.left.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+/// How many findings each rule has (`finding_counts[rule]`), counted in one pass over the
+/// findings the first time it is read.
+#[derive(Debug)]
+struct RuleCounts {
+    findings: crate::sink::Findings,
+    counts: std::sync::OnceLock<std::collections::BTreeMap<String, usize>>,
+    failed: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
+}
+
+impl RuleCounts {
+    fn counts(&self) -> &std::collections::BTreeMap<String, usize> {
+        self.counts.get_or_init(|| {
+            let list = FindingList {
+                findings: self.findings.clone(),
+                failed: self.failed.clone(),
+            };
+            let mut counts = std::collections::BTreeMap::new();
+            for f in list.items() {
+                *counts.entry(f.rule).or_insert(0) += 1;
+            }
+            counts
+        })
+    }
+}
+
+impl minijinja::value::Object for RuleCounts {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Map
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        self.counts().get(key.as_str()?).map(|n| Value::from(*n))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(
+            self.counts()
+                .keys()
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
+        )
+    }
+}
+
+/// Writes a report in a shipped format to `out` as it is rendered: the JSON report as it is
+/// serialised, the text formats as their templates run, the findings read one at a time, never
+/// held whole (a run over a million records with many findings writes tens of megabytes). The
+/// bytes are those [`render`] gives.
 pub fn render_to(
     report: &Report,
     format: Format,
     color: bool,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
     match format {
         Format::Json => {
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
             serde_json::to_writer_pretty(&mut w, report)?;
             std::io::Write::write_all(&mut w, b"\n")?;
-            std::io::Write::flush(&mut w)
         }
-        _ => {
-            let text = render(report, format, color).map_err(std::io::Error::other)?;
-            out.write_all(text.as_bytes())
+        Format::Text | Format::CheckText => {
+            let name = if format == Format::Text {
+                "report.txt.j2"
+            } else {
+                "check.txt.j2"
+            };
+            Renderer::new()
+                .and_then(|r| r.render_template_to(name, report, color, &mut w))
+                .map_err(std::io::Error::other)?;
         }
     }
+    std::io::Write::flush(&mut w)
 }
 
 /// Renders a report in a shipped format.
