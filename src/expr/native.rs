@@ -734,6 +734,11 @@ fn from_jinja<'a>(v: JValue) -> V<'a> {
     }
 }
 
+/// A text that reads as a date or date-time.
+fn when_of(v: &V<'_>) -> Option<super::dates::When> {
+    v.str().and_then(|s| super::dates::parse(s).ok())
+}
+
 fn is_scalar(v: &V<'_>) -> bool {
     !matches!(
         v,
@@ -1027,20 +1032,61 @@ impl<'a> Cx<'a> {
             TestName::Gt if args.len() == 1 => order(v, other()?)? == Ordering::Greater,
             TestName::Ge if args.len() == 1 => order(v, other()?)? != Ordering::Less,
             TestName::In if args.len() == 1 => self.contains(other()?, v)?,
-            TestName::InPeriod if args.is_empty() => {
-                super::in_period_test(self.scope.run, jinja(v)?)
-            }
-            TestName::BeforePeriod if args.is_empty() => {
-                super::before_period_test(self.scope.run, jinja(v)?)
-            }
-            TestName::AfterPeriod if args.is_empty() => {
-                super::after_period_test(self.scope.run, jinja(v)?)
+            TestName::InPeriod | TestName::BeforePeriod | TestName::AfterPeriod
+                if args.is_empty() =>
+            {
+                if let Some(placed) = self.placed(t, v) {
+                    return Ok(placed);
+                }
+                let run = self.scope.run;
+                match t {
+                    TestName::InPeriod => super::in_period_test(run, jinja(v)?),
+                    TestName::BeforePeriod => super::before_period_test(run, jinja(v)?),
+                    _ => super::after_period_test(run, jinja(v)?),
+                }
             }
             _ => return Err(Bail),
         })
     }
 
+    /// Where a date falls against the period (the test, or the helper of the same name), when
+    /// the date is a text that reads as one and the run has a period; `None` leaves it to the
+    /// helper, which reads the value and raises its errors as the template engine would.
+    fn placed(&self, t: TestName, v: &V<'a>) -> Option<bool> {
+        let (start, end) = self.scope.run.period().ok()?;
+        let d = when_of(v)?.date();
+        match t {
+            TestName::InPeriod => Some(start <= d && d <= end),
+            TestName::BeforePeriod => Some(d < start),
+            TestName::AfterPeriod => Some(d > end),
+            _ => None,
+        }
+    }
+
+    /// The date helpers on texts that read as dates, computed as the helpers compute them
+    /// without converting their arguments for the template engine; `None` for anything else.
+    fn dated(&self, h: Helper, args: &[V<'a>]) -> Option<V<'a>> {
+        let placed = |t: TestName| match args {
+            [v] => self.placed(t, v).map(V::Bool),
+            _ => None,
+        };
+        match (h, args) {
+            (Helper::Date, [v]) => Some(V::Own(when_of(v)?.date().to_string().into())),
+            (Helper::DaysBetween, [a, b]) => {
+                let (a, b) = (when_of(a)?.date(), when_of(b)?.date());
+                Some(V::Int(super::dates::days_between(a, b)))
+            }
+            (Helper::InPeriod, _) => placed(TestName::InPeriod),
+            (Helper::BeforePeriod, _) => placed(TestName::BeforePeriod),
+            (Helper::AfterPeriod, _) => placed(TestName::AfterPeriod),
+            _ => None,
+        }
+    }
+
     fn call(&self, h: Helper, args: &[V<'a>]) -> R<V<'a>> {
+        if let Some(v) = self.dated(h, args) {
+            return Ok(v);
+        }
         let run = self.scope.run;
         let j = |i: usize| args.get(i).ok_or(Bail).and_then(to_jinja_arg);
         let text = |i: usize| match args.get(i) {
