@@ -166,6 +166,10 @@ impl Runs {
         self.runs.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// Adds a run: its records, each preceded by its length as written by [`push_record`].
     pub fn push(&mut self, bytes: Vec<u8>) {
         if bytes.is_empty() {

@@ -337,8 +337,8 @@ impl Tally {
             waiver_uses: uses.into_iter().map(|(_, _, u)| u).collect(),
             indicators: indicators
                 .into_iter()
-                .map(|s| s.map(|s| s.finish(plan, &self.kinds_present)))
-                .collect(),
+                .map(|s| s.map(|s| s.finish(plan, &self.kinds_present)).transpose())
+                .collect::<std::io::Result<_>>()?,
             duplicates,
         })
     }
@@ -515,7 +515,94 @@ struct IndicatorSum {
     higher: bool,
     counted: u64,
     sum: f64,
-    distinct: BTreeSet<String>,
+    distinct: Distinct,
+}
+
+/// How many value hashes a distinct count gathers before it sorts them and writes them out as
+/// a run. (Unit tests use a small number, so that their counts merge many runs.)
+const DISTINCT_RUN: usize = if cfg!(test) { 8 } else { 1 << 16 };
+
+/// The distinct values an indicator has met, counted in bounded memory: each value as a
+/// 128-bit keyed hash (drawn at random for each run, as the ids' are), gathered, sorted and
+/// written as a run to a temporary file when there are many, and the runs merged at the end to
+/// count. Only the number of values is reported, never the values.
+struct Distinct {
+    keys: (
+        foldhash::quality::RandomState,
+        foldhash::quality::RandomState,
+    ),
+    hashes: Vec<u128>,
+    runs: Runs,
+}
+
+impl Distinct {
+    fn new() -> Distinct {
+        Distinct {
+            keys: Default::default(),
+            hashes: Vec::new(),
+            runs: Runs::default(),
+        }
+    }
+
+    fn insert(&mut self, value: &str) {
+        let (a, b) = (self.keys.0.hash_one(value), self.keys.1.hash_one(value));
+        self.hashes.push(u128::from(a) << 64 | u128::from(b));
+        if self.hashes.len() >= DISTINCT_RUN {
+            self.seal();
+        }
+    }
+
+    /// Writes the gathered hashes as a sorted run without repeats.
+    fn seal(&mut self) {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        let mut run = Vec::with_capacity(self.hashes.len() * 20);
+        for h in &self.hashes {
+            push_record(&mut run, &[&h.to_le_bytes()]);
+        }
+        self.runs.push(run);
+        self.hashes.clear();
+    }
+
+    /// How many distinct values were met; an error only when a run cannot be read back.
+    fn count(mut self) -> std::io::Result<usize> {
+        if self.runs.is_empty() {
+            self.hashes.sort_unstable();
+            self.hashes.dedup();
+            return Ok(self.hashes.len());
+        }
+        self.seal();
+        let mut readers = self.runs.readers();
+        let mut buf = Vec::new();
+        let read = |r: &mut RunRecords, buf: &mut Vec<u8>| -> std::io::Result<Option<u128>> {
+            if !r.next_into(buf)? {
+                return Ok(None);
+            }
+            let bytes: [u8; 16] = buf.as_slice().try_into().map_err(|_| {
+                std::io::Error::other("a distinct value's hash cannot be read back")
+            })?;
+            Ok(Some(u128::from_le_bytes(bytes)))
+        };
+        let mut heap = BinaryHeap::new();
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some(h) = read(r, &mut buf)? {
+                heap.push(std::cmp::Reverse((h, i)));
+            }
+        }
+        let (mut count, mut last) = (0usize, None);
+        while let Some(std::cmp::Reverse((h, i))) = heap.pop() {
+            if last != Some(h) {
+                count += 1;
+                last = Some(h);
+            }
+            if let Some(r) = readers.get_mut(i) {
+                if let Some(next) = read(r, &mut buf)? {
+                    heap.push(std::cmp::Reverse((next, i)));
+                }
+            }
+        }
+        Ok(count)
+    }
 }
 
 impl IndicatorSum {
@@ -537,7 +624,7 @@ impl IndicatorSum {
             higher: def.direction == Direction::Higher,
             counted: 0,
             sum: 0.0,
-            distinct: BTreeSet::new(),
+            distinct: Distinct::new(),
         })
     }
 
@@ -605,18 +692,24 @@ impl IndicatorSum {
                     // once.
                     if let Some(first) = values.first() {
                         if values.iter().all(|v| v == first) {
-                            self.distinct.insert((*first).clone());
+                            self.distinct.insert(first);
                         }
                     }
                 } else {
-                    self.distinct.extend(values.into_iter().cloned());
+                    for v in values {
+                        self.distinct.insert(v);
+                    }
                 }
             }
         }
     }
 
     /// The indicator's value and target.
-    fn finish(self, plan: &Plan, kinds_present: &BTreeSet<usize>) -> IndicatorTally {
+    fn finish(
+        self,
+        plan: &Plan,
+        kinds_present: &BTreeSet<usize>,
+    ) -> std::io::Result<IndicatorTally> {
         let ind = &plan.standard.indicators[self.ii];
         let mut tally = IndicatorTally::default();
         let (counted, sum) = (self.counted, self.sum);
@@ -628,7 +721,7 @@ impl IndicatorSum {
             Measure::Count => (n, None, any.then_some(n)),
             Measure::Sum => (sum, None, any.then_some(sum)),
             Measure::Distinct => {
-                let d = self.distinct.len() as f64;
+                let d = self.distinct.count()? as f64;
                 (d, None, any.then_some(d))
             }
             Measure::Rate => (sum, Some(n), (counted > 0).then(|| sum / n)),
@@ -641,6 +734,38 @@ impl IndicatorSum {
                 Err(why) => tally.error = Some(why),
             },
         }
-        tally
+        Ok(tally)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Distinct, DISTINCT_RUN};
+
+    #[test]
+    fn a_distinct_count_over_many_runs_counts_each_value_once() {
+        for n in [
+            0usize,
+            1,
+            DISTINCT_RUN - 1,
+            DISTINCT_RUN,
+            10 * DISTINCT_RUN + 3,
+        ] {
+            let mut distinct = Distinct::new();
+            let mut expected = std::collections::BTreeSet::new();
+            for i in 0..n {
+                // Values repeat within a run, across runs, and at the edges of runs.
+                let value = format!("client-{}", (i * 7) % (n / 2 + 1));
+                distinct.insert(&value);
+                expected.insert(value);
+            }
+            let spilled = !distinct.runs.is_empty();
+            assert_eq!(spilled, n >= DISTINCT_RUN, "{n} values");
+            assert_eq!(
+                distinct.count().expect("count"),
+                expected.len(),
+                "{n} values"
+            );
+        }
     }
 }
