@@ -10,6 +10,10 @@
 //! target/release/examples/parse_floor bench/data/100000/yaml                # a folder of .yaml files
 //! ```
 //!
+//! With `--tokens`, a JSON Lines record is only tokenised (read into `serde::de::IgnoredAny`),
+//! building nothing: the cost of reading JSON at all with serde_json, below which no design
+//! that uses it can go (docs/performance.md, "What the ten-second target asks of each record").
+//!
 //! A folder is walked for `*.yaml`, `*.yml`, `*.json` and `*.jsonl` files except
 //! `submission.yaml`; a YAML file may hold one record, a list of records or several documents.
 //! It deliberately does not use the yardstick library, whose API changes with the engine.
@@ -53,8 +57,8 @@ impl<'de> Visitor<'de> for CountRecords {
     }
 }
 
-/// One record a line; blank lines skipped.
-fn jsonl(path: &Path) -> Result<u64, Error> {
+/// One record a line; blank lines skipped. `tokens`: only tokenised, nothing built.
+fn jsonl(path: &Path, tokens: bool) -> Result<u64, Error> {
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
     let mut line = String::new();
     let mut n = 0;
@@ -66,8 +70,12 @@ fn jsonl(path: &Path) -> Result<u64, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let record: Value = serde_json::from_str(&line)?;
-        std::hint::black_box(&record);
+        if tokens {
+            let _: serde::de::IgnoredAny = serde_json::from_str(&line)?;
+        } else {
+            let record: Value = serde_json::from_str(&line)?;
+            std::hint::black_box(&record);
+        }
         n += 1;
     }
 }
@@ -99,45 +107,49 @@ fn yaml(path: &Path) -> Result<u64, Error> {
         .sum())
 }
 
-fn file(path: &Path) -> Result<u64, Error> {
+fn file(path: &Path, tokens: bool) -> Result<u64, Error> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "jsonl" | "ndjson" => jsonl(path),
+        "jsonl" | "ndjson" => jsonl(path, tokens),
+        _ if tokens => Err("--tokens reads JSON Lines files only".into()),
         "json" => json(path),
         "yaml" | "yml" => yaml(path),
         _ => Ok(0),
     }
 }
 
-fn count(path: &Path) -> Result<u64, Error> {
+fn count(path: &Path, tokens: bool) -> Result<u64, Error> {
     if !path.is_dir() {
-        return file(path);
+        return file(path, tokens);
     }
     let mut n = 0;
     for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_file() && name != "submission.yaml" && !name.starts_with('.') {
-            n += file(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+            n += file(entry.path(), tokens)
+                .map_err(|e| format!("{}: {e}", entry.path().display()))?;
         }
     }
     Ok(n)
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let tokens = args.iter().any(|a| a == "--tokens");
+    args.retain(|a| a != "--tokens");
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         eprintln!(
-            "usage: parse_floor PATH...   (a .jsonl, .json or .yaml file, or a folder of them)"
+            "usage: parse_floor [--tokens] PATH...   (a .jsonl, .json or .yaml file, or a folder of them)"
         );
         return ExitCode::from(2);
     }
     let mut total = 0;
     for arg in &args {
-        match count(Path::new(arg)) {
+        match count(Path::new(arg), tokens) {
             Ok(n) => total += n,
             Err(e) => {
                 eprintln!("parse_floor: {arg}: {e}");
