@@ -388,3 +388,57 @@ fn the_text_reports_of_a_run_too_large_to_hold_read_every_finding_back_from_disk
     );
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_text_output_without_an_error() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    // A few thousand findings: far more text than a pipe holds.
+    let sub = many_requests(dir.path(), 120);
+    for args in [&["check"][..], &["report", "--format", "text"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_yardstick"))
+            .args(args)
+            .arg(&sub)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader is gone, as with `| head -1`.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty());
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_under_the_text_output_is_an_output_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = many_requests(dir.path(), 120);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yardstick"))
+        .arg("check")
+        .arg(&sub)
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+}

@@ -170,15 +170,33 @@ impl Renderer {
         color: bool,
         out: &mut dyn std::io::Write,
     ) -> Result<()> {
+        self.render_into(name, report, color, out)
+            .map_err(|f| match f {
+                Failure::Write(e) => {
+                    Error::new(ErrorKind::Io, format!("cannot write the report: {e}"))
+                }
+                Failure::Render(e) => e,
+            })
+    }
+
+    /// [`render_template_to`](Self::render_template_to), telling a failure to write (a closed
+    /// pipe, a full disk) from a failure to render.
+    fn render_into(
+        &self,
+        name: &str,
+        report: &Report,
+        color: bool,
+        out: &mut dyn std::io::Write,
+    ) -> std::result::Result<(), Failure> {
         let tmpl = self
             .env
             .get_template(name)
-            .map_err(|e| template_error(name, e))?;
+            .map_err(|e| Failure::Render(template_error(name, e)))?;
         // Everything but the findings as data; the findings as a list read when iterated.
         let mut shell = report.clone();
         shell.findings = crate::sink::Findings::default();
         let mut ctx = serde_json::to_value(&shell)
-            .map_err(|e| Error::new(ErrorKind::Template, e.to_string()))?;
+            .map_err(|e| Failure::Render(Error::new(ErrorKind::Template, e.to_string())))?;
         if let Some(obj) = ctx.as_object_mut() {
             obj.insert("color".into(), serde_json::Value::Bool(color));
         }
@@ -197,30 +215,52 @@ impl Renderer {
             finding_counts => counts,
             ..crate::expr::to_value(&ctx)
         };
-        let mut w = LastByte { out, last: None };
+        let mut w = LastByte {
+            out,
+            last: None,
+            error: None,
+        };
         let rendered = tmpl.render_captured_to(root, &mut w);
-        if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
-            return Err(e);
+        if let Some(e) = w.error.take() {
+            return Err(Failure::Write(e));
         }
-        rendered.map_err(|e| template_error(name, e))?;
+        if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(Failure::Render(e));
+        }
+        rendered.map_err(|e| Failure::Render(template_error(name, e)))?;
         // Text ends with a newline.
         if w.last != Some(b'\n') {
-            std::io::Write::write_all(&mut w, b"\n")
-                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            std::io::Write::write_all(w.out, b"\n").map_err(Failure::Write)?;
         }
         Ok(())
     }
 }
 
-/// A writer that remembers the last byte written.
+/// Why rendering a report into a writer failed.
+enum Failure {
+    /// The writer failed: the error as it gave it.
+    Write(std::io::Error),
+    Render(Error),
+}
+
+/// A writer that remembers the last byte written, and the first error of the writer it writes
+/// to (the template engine reports it only as text).
 struct LastByte<'w> {
     out: &'w mut dyn std::io::Write,
     last: Option<u8>,
+    error: Option<std::io::Error>,
 }
 
 impl std::io::Write for LastByte<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
+        let n = match self.out.write(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let kept = std::io::Error::new(e.kind(), e.to_string());
+                self.error.get_or_insert(kept);
+                return Err(e);
+            }
+        };
         if let Some(b) = buf.get(..n).and_then(<[u8]>::last) {
             self.last = Some(*b);
         }
@@ -381,9 +421,13 @@ pub fn render_to(
             } else {
                 "check.txt.j2"
             };
-            Renderer::new()
-                .and_then(|r| r.render_template_to(name, report, color, &mut w))
-                .map_err(std::io::Error::other)?;
+            let renderer = Renderer::new().map_err(std::io::Error::other)?;
+            renderer
+                .render_into(name, report, color, &mut w)
+                .map_err(|f| match f {
+                    Failure::Write(e) => e,
+                    Failure::Render(e) => std::io::Error::other(e),
+                })?;
         }
     }
     std::io::Write::flush(&mut w)
