@@ -269,16 +269,14 @@ fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resu
 /// The report's own error when rendering it failed while it was being written (a finding
 /// that cannot be read back), rather than an error of the output.
 fn own_error(e: std::io::Error) -> std::result::Result<Error, std::io::Error> {
-    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-        if let Some(inner) = e.into_inner() {
-            return inner
-                .downcast::<Error>()
-                .map(|b| *b)
-                .map_err(std::io::Error::other);
-        }
-        return Err(std::io::Error::other("unknown error"));
+    if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return Err(e);
     }
-    Err(e)
+    let kind = e.kind();
+    match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+        Some(Ok(own)) => Ok(*own),
+        _ => Err(kind.into()),
+    }
 }
 
 fn options(common: &Common, standards: &[PathBuf]) -> Options {

@@ -79,6 +79,20 @@ impl<'b> Spooled<'b> {
 /// A 128-bit keyed hash of a kind and an id.
 type Key = [u32; 4];
 
+/// The two keys of a 128-bit hash, drawn at random for each run, so that no one can prepare
+/// values whose hashes collide.
+#[derive(Default)]
+struct Keys(
+    foldhash::quality::RandomState,
+    foldhash::quality::RandomState,
+);
+
+impl Keys {
+    fn hash(&self, value: impl std::hash::Hash + std::marker::Copy) -> u128 {
+        u128::from(self.0.hash_one(value)) << 64 | u128::from(self.1.hash_one(value))
+    }
+}
+
 /// How many ids are gathered in memory before they are sorted and written out as a run. (Unit
 /// tests use a small number, so that their runs merge many.)
 const ID_RUN: usize = if cfg!(test) { 8 } else { 1 << 16 };
@@ -124,10 +138,7 @@ pub(super) struct Tally {
     next_seq: u64,
     /// The two keys of the id hash, drawn at random for each run: an id cannot be made to
     /// collide with another's in advance.
-    keys: (
-        foldhash::quality::RandomState,
-        foldhash::quality::RandomState,
-    ),
+    keys: Keys,
     /// Kinds with at least one evaluated record.
     pub kinds_present: BTreeSet<usize>,
     pub records_read: usize,
@@ -165,10 +176,8 @@ impl Tally {
     }
 
     fn key(&self, kind: usize, id: &str) -> Key {
-        let (a, b) = (
-            self.keys.0.hash_one((kind, id)),
-            self.keys.1.hash_one((kind, id)),
-        );
+        let h = self.keys.hash((kind, id));
+        let (b, a) = (h as u64, (h >> 64) as u64);
         [a as u32, (a >> 32) as u32, b as u32, (b >> 32) as u32]
     }
 
@@ -527,10 +536,7 @@ const DISTINCT_RUN: usize = if cfg!(test) { 8 } else { 1 << 16 };
 /// written as a run to a temporary file when there are many, and the runs merged at the end to
 /// count. Only the number of values is reported, never the values.
 struct Distinct {
-    keys: (
-        foldhash::quality::RandomState,
-        foldhash::quality::RandomState,
-    ),
+    keys: Keys,
     hashes: Vec<u128>,
     runs: Runs,
 }
@@ -545,8 +551,7 @@ impl Distinct {
     }
 
     fn insert(&mut self, value: &str) {
-        let (a, b) = (self.keys.0.hash_one(value), self.keys.1.hash_one(value));
-        self.hashes.push(u128::from(a) << 64 | u128::from(b));
+        self.hashes.push(self.keys.hash(value));
         if self.hashes.len() >= DISTINCT_RUN {
             self.seal();
         }

@@ -289,18 +289,27 @@ struct FindingList {
     failed: std::sync::Arc<std::sync::Mutex<Option<Error>>>,
 }
 
+/// The findings in report order, up to the first that cannot be read back, whose error is
+/// kept in `failed` for the rendering to report.
+fn read_findings(
+    findings: &crate::sink::Findings,
+    failed: &std::sync::Arc<std::sync::Mutex<Option<Error>>>,
+) -> impl Iterator<Item = crate::finding::Finding> + Send + Sync + 'static {
+    let failed = failed.clone();
+    findings.iter().map_while(move |f| match f {
+        Ok(f) => Some(f),
+        Err(e) => {
+            if let Ok(mut slot) = failed.lock() {
+                slot.get_or_insert(e);
+            }
+            None
+        }
+    })
+}
+
 impl FindingList {
     fn items(&self) -> impl Iterator<Item = crate::finding::Finding> + Send + Sync + 'static {
-        let failed = self.failed.clone();
-        self.findings.iter().map_while(move |f| match f {
-            Ok(f) => Some(f),
-            Err(e) => {
-                if let Ok(mut slot) = failed.lock() {
-                    slot.get_or_insert(e);
-                }
-                None
-            }
-        })
+        read_findings(&self.findings, &self.failed)
     }
 }
 
@@ -367,12 +376,8 @@ struct RuleCounts {
 impl RuleCounts {
     fn counts(&self) -> &std::collections::BTreeMap<String, usize> {
         self.counts.get_or_init(|| {
-            let list = FindingList {
-                findings: self.findings.clone(),
-                failed: self.failed.clone(),
-            };
             let mut counts = std::collections::BTreeMap::new();
-            for f in list.items() {
+            for f in read_findings(&self.findings, &self.failed) {
                 *counts.entry(f.rule).or_insert(0) += 1;
             }
             counts
