@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::expr;
 use crate::finding::{builtin, Finding, Location};
 use crate::profile::Tailoring;
-use crate::records::{self, Format, ReadError, SourceFile};
+use crate::records::{self, Decoded, Format, ReadError, SourceFile};
 use crate::sink::FindingSink;
 use crate::standard::{Evidence, Severity, Standard};
 use crate::submission::Submission;
@@ -638,36 +638,35 @@ fn judge_unit(plan: &Plan, submission: &Submission, unit: Unit) -> UnitResult {
             let name = files.get(fi).map_or("", |f| f.path.as_str());
             let reader = records::reader(Format::Jsonl);
             let mut errors = Vec::new();
-            let mut values = Vec::new();
-            match std::str::from_utf8(&bytes) {
-                Ok(text) => {
-                    let (v, e) = reader.decode(text, first_line);
-                    values = v;
-                    errors = e;
+            let mut verdicts = Vec::new();
+            // Each record is judged as soon as it is parsed, while it is still in the cache.
+            let mut take = |d: Decoded| match d {
+                Decoded::Value(value, line) => {
+                    if let Some(r) = records::record_of(value, line, name, &mut errors) {
+                        verdicts.push(plan.judge(r));
+                    }
                 }
+                Decoded::Error(e) => errors.push(e),
+            };
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => reader.decode_each(text, first_line, &mut take),
                 // A line that is not text is an error at its line; the others still count.
                 Err(_) => {
                     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
                         let at = first_line + i as u64;
                         match std::str::from_utf8(line) {
-                            Ok(text) => {
-                                let (v, e) = reader.decode(text, at);
-                                values.extend(v);
-                                errors.extend(e);
-                            }
-                            Err(e) => errors.push(records::not_utf8(line, &e, at)),
+                            Ok(text) => reader.decode_each(text, at, &mut take),
+                            Err(e) => take(Decoded::Error(records::not_utf8(line, &e, at))),
                         }
                     }
                 }
             }
-            let read = records::records_of(values, name, &mut errors);
-            let count = read.len();
             UnitResult {
                 file: fi,
                 sha256: None,
-                records: count,
+                records: verdicts.len(),
                 errors,
-                verdicts: read.into_iter().map(|r| plan.judge(r)).collect(),
+                verdicts,
             }
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::ReadError;
+use super::{Decoded, ReadError};
 
 /// A JSON value read with duplicate keys refused (serde_json keeps the last one silently, so
 /// `"incidents": [...], "incidents": []` would empty a field without a word).
@@ -160,19 +160,17 @@ pub fn read(text: &str) -> (Vec<(Value, u64)>, Vec<ReadError>) {
 }
 
 /// JSON Lines: each non-blank line one record; a bad line is an error and the rest still count.
-/// `first_line` is the file line `text` starts on (a chunk of a large file).
-pub fn read_lines(text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
+/// `first_line` is the file line `text` starts on (a chunk of a large file). Each value or error
+/// is handed to `each` as its line is parsed.
+pub fn each_line(text: &str, first_line: u64, each: &mut dyn FnMut(Decoded)) {
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let at = first_line - 1 + i as u64;
-        match parse(line) {
-            Ok(v) => out.push((v, at + 1)),
-            Err(e) => errors.push(error(&e, at)),
-        }
+        each(match parse(line) {
+            Ok(v) => Decoded::Value(v, at + 1),
+            Err(e) => Decoded::Error(error(&e, at)),
+        });
     }
-    (out, errors)
 }

@@ -118,6 +118,26 @@ pub trait Reader: Sync {
 
     /// The values of `text`, whose first line is line `first_line` of its file.
     fn decode(&self, text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>);
+
+    /// The values and errors of `text` handed to `each` one at a time, in the order they are
+    /// read. A format that reads record by record (JSON Lines) hands each on as soon as it is
+    /// parsed, so that a record is judged while it is still in the processor's cache; the
+    /// others decode the whole text first.
+    fn decode_each(&self, text: &str, first_line: u64, each: &mut dyn FnMut(Decoded)) {
+        let (values, errors) = self.decode(text, first_line);
+        for (value, line) in values {
+            each(Decoded::Value(value, line));
+        }
+        for e in errors {
+            each(Decoded::Error(e));
+        }
+    }
+}
+
+/// One thing a reader read: a value with the line it starts on, or what could not be read.
+pub enum Decoded {
+    Value(Value, u64),
+    Error(ReadError),
 }
 
 struct YamlReader;
@@ -143,7 +163,16 @@ impl Reader for JsonLinesReader {
     }
 
     fn decode(&self, text: &str, first_line: u64) -> (Vec<(Value, u64)>, Vec<ReadError>) {
-        json::read_lines(text, first_line)
+        let (mut values, mut errors) = (Vec::new(), Vec::new());
+        json::each_line(text, first_line, &mut |d| match d {
+            Decoded::Value(v, line) => values.push((v, line)),
+            Decoded::Error(e) => errors.push(e),
+        });
+        (values, errors)
+    }
+
+    fn decode_each(&self, text: &str, first_line: u64, each: &mut dyn FnMut(Decoded)) {
+        json::each_line(text, first_line, each);
     }
 }
 
@@ -207,21 +236,35 @@ pub fn records_of(
 ) -> Vec<Record> {
     let mut records = Vec::with_capacity(values.len());
     for (value, line) in values {
-        match value {
-            Value::Object(_) => {
-                let kind = value
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                records.push(Record {
-                    kind,
-                    value,
-                    file: shown.to_string(),
-                    line,
-                });
-            }
-            Value::Null => {}
-            other => errors.push(ReadError {
+        records.extend(record_of(value, line, shown, errors));
+    }
+    records
+}
+
+/// The record a decoded value is (a mapping); anything else is an error at its line, and an
+/// empty document is passed over.
+pub fn record_of(
+    value: Value,
+    line: u64,
+    shown: &str,
+    errors: &mut Vec<ReadError>,
+) -> Option<Record> {
+    match value {
+        Value::Object(_) => {
+            let kind = value
+                .get("kind")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Some(Record {
+                kind,
+                value,
+                file: shown.to_string(),
+                line,
+            })
+        }
+        Value::Null => None,
+        other => {
+            errors.push(ReadError {
                 message: crate::text::Text::bi(
                     "一条记录应为字段映射，此处不是",
                     format!(
@@ -231,10 +274,10 @@ pub fn records_of(
                 ),
                 line,
                 column: 0,
-            }),
+            });
+            None
         }
     }
-    records
 }
 
 /// The records of a whole file's bytes, and what could not be read.
