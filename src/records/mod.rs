@@ -386,6 +386,35 @@ mod tests {
         assert_eq!(r.errors[0].line, 2);
     }
 
+    /// JSON Lines hands on each line's value or error as it is read, in line order (a record is
+    /// judged before the next line is parsed), and the same ones `decode` gathers.
+    #[test]
+    fn json_lines_hand_on_each_line_as_it_is_read_in_line_order() {
+        let text = "{\"id\": \"a\"}\n{\"id\": \n\n5\n{\"id\": \"d\"}\n";
+        let mut seen = Vec::new();
+        reader(Format::Jsonl).decode_each(text, 10, &mut |d| {
+            seen.push(match d {
+                Decoded::Value(v, line) => (line, v.to_string()),
+                Decoded::Error(e) => (e.line, "error".to_string()),
+            });
+        });
+        assert_eq!(
+            seen,
+            vec![
+                (10, r#"{"id":"a"}"#.to_string()),
+                (11, "error".to_string()),
+                (13, "5".to_string()),
+                (14, r#"{"id":"d"}"#.to_string()),
+            ]
+        );
+        let (values, errors) = reader(Format::Jsonl).decode(text, 10);
+        assert_eq!(
+            values.iter().map(|(_, line)| *line).collect::<Vec<_>>(),
+            vec![10, 13, 14]
+        );
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![11]);
+    }
+
     #[test]
     fn ledgers_are_reported_not_silently_skipped() {
         let r = read_str("activities.csv", "id,date\n");
