@@ -460,6 +460,7 @@ impl<'a> Plan<'a> {
             schema,
             value: &value,
             location: &location,
+            masked: OnceCell::new(),
         };
         let ctx = Ctx {
             scope: Scope {
@@ -538,7 +539,9 @@ impl<'a> Plan<'a> {
                 format!("{}: could not be evaluated: {why}", title.get(Lang::En)),
             ),
             (_, why) => {
-                let masked = to_value(&rec.schema.masked(rec.value));
+                let masked = rec
+                    .masked
+                    .get_or_init(|| to_value(&rec.schema.masked(rec.value)));
                 let render = |lang: Lang| {
                     self.standard
                         .render_message(
@@ -724,6 +727,9 @@ struct Judged<'r> {
     schema: &'r KindSchema,
     value: &'r Value,
     location: &'r Location,
+    /// The record with its personal fields masked, as messages see it: built once, for the
+    /// first finding on the record, and shared by the others.
+    masked: OnceCell<JValue>,
 }
 
 /// What a record's expressions are evaluated in: the record as read for the native evaluator,
