@@ -174,6 +174,15 @@ fn json(dir: &Path, extra: &[&str]) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.stderr))
 }
 
+/// The item schema with a personal field `name`.
+fn item_schema_with_a_personal_name() -> String {
+    ITEM.replace(
+        r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},"#,
+        r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},
+    "name": {"type": "string", "title": "姓名", "description": "name", "x-personal": true},"#,
+    )
+}
+
 fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
     r["findings"]
         .as_array()
@@ -631,11 +640,7 @@ fn lint_flags_a_message_that_uses_a_personal_field_but_not_one_that_only_tests_i
     write(
         dir.path(),
         "std/item.schema.json",
-        &ITEM.replace(
-            r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},"#,
-            r#""ok": {"type": "boolean", "title": "已确认", "description": "ok"},
-    "name": {"type": "string", "title": "姓名", "description": "name", "x-personal": true},"#,
-        ),
+        &item_schema_with_a_personal_name(),
     );
     let lint = |message: &str| {
         write(
@@ -840,4 +845,46 @@ fn a_copy_that_an_indicator_leaves_out_takes_the_id_out_of_a_higher_is_better_co
     let r = json(dir.path(), &[]);
     // Days visited: 01-01 (v1, v2) and 01-05 (v4); v3 and v9 add nothing.
     assert_eq!(item(&r, "indicators", "T-IND-01")["value"], 2.0);
+}
+
+/// A message is rendered from the record with its personal fields masked, whether it names the
+/// fields it reads (then only those are masked and converted) or may read the whole record.
+#[test]
+fn a_message_shows_personal_fields_masked_whether_it_names_its_fields_or_reads_the_whole_record() {
+    let dir = setup("");
+    write(
+        dir.path(),
+        "std/item.schema.json",
+        &item_schema_with_a_personal_name(),
+    );
+    write(
+        dir.path(),
+        "sub/items.yaml",
+        &ITEMS.replace("ok: false, risk: 低}", "ok: false, risk: 低, name: 王小明}"),
+    );
+    for (message, shown) in [
+        (
+            "{{ record.name }}未确认（{{ record.risk | label }}）",
+            "王**未确认（低）",
+        ),
+        ("{{ record | tojson }}", r#""name": "王**", "ok": false"#),
+        (
+            "{% for k, v in record | items %}{{ k }}={{ v }};{% endfor %}",
+            "name=王**;",
+        ),
+    ] {
+        write(
+            dir.path(),
+            "std/trust-test.yaml",
+            &STANDARD.replace(
+                "message: {zh: 未确认, en: not confirmed}",
+                &format!("message: {{zh: '{message}', en: not confirmed}}"),
+            ),
+        );
+        let r = json(dir.path(), &["--lang", "zh"]);
+        let f = findings(&r, "T-A-02");
+        let text = f[0]["message"].as_str().unwrap();
+        assert!(text.contains(shown), "{message}: {text}");
+        assert!(!text.contains("王小明"), "{message}: {text}");
+    }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use std::cell::OnceCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::expr::native::{Facts, Memo, Scope};
@@ -215,6 +216,8 @@ pub(super) struct Plan<'a> {
     graces: Vec<i64>,
     /// Per rule, the waivers in force whose pattern names it.
     rule_waivers: Vec<Vec<usize>>,
+    /// Per rule, the record's top-level fields its messages read (`None`: the whole record).
+    message_keys: Vec<Option<BTreeSet<String>>>,
     params: JValue,
     sub: JValue,
     notes: JValue,
@@ -296,6 +299,11 @@ impl<'a> Plan<'a> {
             .map(String::as_str);
         let patterns = Arc::new(expr::Patterns::compile(sources, &tailoring.params));
         let facts = Facts::new(&sub, notes.clone(), patterns.clone());
+        let message_keys = standard
+            .rules
+            .iter()
+            .map(|r| standard.message_record_keys(&r.def.id))
+            .collect();
         Plan {
             patterns: JValue::from_dyn_object(patterns),
             standard,
@@ -306,6 +314,7 @@ impl<'a> Plan<'a> {
             indicators_of_kind,
             graces,
             rule_waivers,
+            message_keys,
             params: to_value(&tailoring.params),
             sub: to_value(&sub),
             notes: JValue::from_dyn_object(notes),
@@ -539,9 +548,18 @@ impl<'a> Plan<'a> {
                 format!("{}: could not be evaluated: {why}", title.get(Lang::En)),
             ),
             (_, why) => {
-                let masked = rec
-                    .masked
-                    .get_or_init(|| to_value(&rec.schema.masked(rec.value)));
+                // Only the fields the messages read are masked and converted, when their
+                // templates show which; else the whole record, once for all its findings.
+                let partial;
+                let masked = match self.message_keys.get(ri) {
+                    Some(Some(keys)) => {
+                        partial = to_value(&rec.schema.masked(&only_keys(rec.value, keys)));
+                        &partial
+                    }
+                    _ => rec
+                        .masked
+                        .get_or_init(|| to_value(&rec.schema.masked(rec.value))),
+                };
                 let render = |lang: Lang| {
                     self.standard
                         .render_message(
@@ -730,6 +748,18 @@ struct Judged<'r> {
     /// The record with its personal fields masked, as messages see it: built once, for the
     /// first finding on the record, and shared by the others.
     masked: OnceCell<JValue>,
+}
+
+/// A record with only the named top-level fields (those it has).
+fn only_keys(record: &Value, keys: &BTreeSet<String>) -> Value {
+    let Value::Object(map) = record else {
+        return record.clone();
+    };
+    Value::Object(
+        keys.iter()
+            .filter_map(|k| map.get(k).map(|v| (k.clone(), v.clone())))
+            .collect(),
+    )
 }
 
 /// What a record's expressions are evaluated in: the record as read for the native evaluator,
@@ -1032,6 +1062,47 @@ mod tests {
         assert!(
             records > 1000 && walked_once == records,
             "{walked_once} of {records}"
+        );
+    }
+
+    /// Every message of every shipped rule, rendered on every fixture record of its kind (whether
+    /// or not the rule fails there), in both languages, reads the same from only the fields its
+    /// templates name as from the whole record; and the templates name them for every shipped
+    /// rule.
+    #[test]
+    fn every_shipped_message_reads_the_same_from_only_the_fields_it_names() {
+        use crate::text::Lang;
+        let (mut rendered, mut whole) = (0, 0);
+        for_each_fixture_record(|plan, kind, schema, value| {
+            let full = crate::expr::to_value(&schema.masked(&value));
+            for (ri, rule) in plan.standard.rules.iter().enumerate() {
+                if rule.def.applies_to != kind {
+                    continue;
+                }
+                let Some(Some(keys)) = plan.message_keys.get(ri) else {
+                    whole += 1;
+                    continue;
+                };
+                let part = crate::expr::to_value(&schema.masked(&super::only_keys(&value, keys)));
+                for lang in [Lang::Zh, Lang::En] {
+                    let render = |record: &minijinja::Value| {
+                        plan.standard
+                            .render_message(
+                                &rule.def.id,
+                                lang,
+                                plan.context(kind, record.clone(), lang),
+                            )
+                            .map_err(|e| e.to_string())
+                    };
+                    assert_eq!(render(&part), render(&full), "{} ({lang:?})", rule.def.id);
+                    rendered += 1;
+                }
+            }
+        });
+        assert!(rendered > 10_000, "{rendered} messages rendered");
+        assert_eq!(
+            whole, 0,
+            "shipped rules whose messages read the whole record"
         );
     }
 

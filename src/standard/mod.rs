@@ -2,6 +2,7 @@
 
 pub mod lint;
 pub mod model;
+mod record_use;
 pub mod reference;
 pub mod resolve;
 
@@ -163,6 +164,20 @@ impl Standard {
             __kind => kind,
         })
         .ok()
+    }
+
+    /// The top-level fields of a record that a rule's messages read, in both languages, when
+    /// their templates show it; `None` when a message may read the whole record.
+    pub fn message_record_keys(&self, rule_id: &str) -> Option<BTreeSet<String>> {
+        let mut keys = BTreeSet::new();
+        for lang in [Lang::Zh, Lang::En] {
+            let tmpl = self
+                .messages
+                .get_template(&message_name(rule_id, lang))
+                .ok()?;
+            keys.extend(record_use::record_keys(tmpl.source())?);
+        }
+        Some(keys)
     }
 
     /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
