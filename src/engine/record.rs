@@ -216,8 +216,6 @@ pub(super) struct Plan<'a> {
     graces: Vec<i64>,
     /// Per rule, the waivers in force whose pattern names it.
     rule_waivers: Vec<Vec<usize>>,
-    /// Per rule, the record's top-level fields its messages read (`None`: the whole record).
-    message_keys: Vec<Option<BTreeSet<String>>>,
     params: JValue,
     sub: JValue,
     notes: JValue,
@@ -299,11 +297,6 @@ impl<'a> Plan<'a> {
             .map(String::as_str);
         let patterns = Arc::new(expr::Patterns::compile(sources, &tailoring.params));
         let facts = Facts::new(&sub, notes.clone(), patterns.clone());
-        let message_keys = standard
-            .rules
-            .iter()
-            .map(|r| standard.message_record_keys(&r.def.id))
-            .collect();
         Plan {
             patterns: JValue::from_dyn_object(patterns),
             standard,
@@ -314,7 +307,6 @@ impl<'a> Plan<'a> {
             indicators_of_kind,
             graces,
             rule_waivers,
-            message_keys,
             params: to_value(&tailoring.params),
             sub: to_value(&sub),
             notes: JValue::from_dyn_object(notes),
@@ -551,8 +543,8 @@ impl<'a> Plan<'a> {
                 // Only the fields the messages read are masked and converted, when their
                 // templates show which; else the whole record, once for all its findings.
                 let partial;
-                let masked = match self.message_keys.get(ri) {
-                    Some(Some(keys)) => {
+                let masked = match &rule.message_keys {
+                    Some(keys) => {
                         partial = to_value(&rec.schema.masked(&only_keys(rec.value, keys)));
                         &partial
                     }
@@ -1075,11 +1067,11 @@ mod tests {
         let (mut rendered, mut whole) = (0, 0);
         for_each_fixture_record(|plan, kind, schema, value| {
             let full = crate::expr::to_value(&schema.masked(&value));
-            for (ri, rule) in plan.standard.rules.iter().enumerate() {
+            for rule in &plan.standard.rules {
                 if rule.def.applies_to != kind {
                     continue;
                 }
-                let Some(Some(keys)) = plan.message_keys.get(ri) else {
+                let Some(keys) = &rule.message_keys else {
                     whole += 1;
                     continue;
                 };

@@ -60,83 +60,90 @@ pub enum PatternArg {
     Param(String),
 }
 
-/// The patterns an expression's `matches` calls name.
-pub fn pattern_args(source: &str) -> Vec<PatternArg> {
-    fn each_arg(list: &[CallArg], out: &mut Vec<PatternArg>) {
+/// Hands each expression directly inside `e` (its operands, arguments, items) to `each`.
+pub(crate) fn children<'a>(e: &Expr<'a>, each: &mut dyn FnMut(&Expr<'a>)) {
+    let args = |list: &[CallArg<'a>], each: &mut dyn FnMut(&Expr<'a>)| {
         for arg in list {
             match arg {
                 CallArg::Pos(e)
                 | CallArg::Kwarg(_, e)
                 | CallArg::PosSplat(e)
-                | CallArg::KwargSplat(e) => walk(e, out),
+                | CallArg::KwargSplat(e) => each(e),
             }
         }
+    };
+    match e {
+        Expr::Var(_) | Expr::Const(_) => {}
+        Expr::Slice(s) => {
+            each(&s.expr);
+            for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
+                each(part);
+            }
+        }
+        Expr::UnaryOp(u) => each(&u.expr),
+        Expr::BinOp(b) => {
+            each(&b.left);
+            each(&b.right);
+        }
+        Expr::Compare(c) => {
+            each(&c.expr);
+            for step in &c.ops {
+                each(&step.expr);
+            }
+        }
+        Expr::IfExpr(i) => {
+            each(&i.test_expr);
+            each(&i.true_expr);
+            if let Some(f) = &i.false_expr {
+                each(f);
+            }
+        }
+        Expr::Filter(f) => {
+            if let Some(e) = &f.expr {
+                each(e);
+            }
+            args(&f.args, each);
+        }
+        Expr::Test(t) => {
+            each(&t.expr);
+            args(&t.args, each);
+        }
+        Expr::GetAttr(g) => each(&g.expr),
+        Expr::GetItem(g) => {
+            each(&g.expr);
+            each(&g.subscript_expr);
+        }
+        Expr::Call(c) => {
+            each(&c.expr);
+            args(&c.args, each);
+        }
+        Expr::List(l) => l.items.iter().for_each(each),
+        Expr::Tuple(t) => t.items.iter().for_each(each),
+        Expr::Map(m) => m.keys.iter().chain(&m.values).for_each(each),
     }
+}
+
+/// The patterns an expression's `matches` calls name.
+pub fn pattern_args(source: &str) -> Vec<PatternArg> {
     fn walk(e: &Expr, out: &mut Vec<PatternArg>) {
-        match e {
-            Expr::Var(_) | Expr::Const(_) => {}
-            Expr::Slice(s) => {
-                walk(&s.expr, out);
-                for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
-                    walk(part, out);
-                }
-            }
-            Expr::UnaryOp(u) => walk(&u.expr, out),
-            Expr::BinOp(b) => {
-                walk(&b.left, out);
-                walk(&b.right, out);
-            }
-            Expr::Compare(c) => {
-                walk(&c.expr, out);
-                for step in &c.ops {
-                    walk(&step.expr, out);
-                }
-            }
-            Expr::IfExpr(i) => {
-                walk(&i.test_expr, out);
-                walk(&i.true_expr, out);
-                if let Some(f) = &i.false_expr {
-                    walk(f, out);
-                }
-            }
-            Expr::Filter(f) => {
-                if let Some(e) = &f.expr {
-                    walk(e, out);
-                }
-                each_arg(&f.args, out);
-            }
-            Expr::Test(t) => {
-                walk(&t.expr, out);
-                each_arg(&t.args, out);
-            }
-            Expr::GetAttr(g) => walk(&g.expr, out),
-            Expr::GetItem(g) => {
-                walk(&g.expr, out);
-                walk(&g.subscript_expr, out);
-            }
-            Expr::Call(c) => {
-                if matches!(&c.expr, Expr::Var(v) if v.id == "matches") {
-                    match c.args.get(1) {
-                        Some(CallArg::Pos(Expr::Const(k))) => {
-                            if let Some(text) = k.value.as_str() {
-                                out.push(PatternArg::Literal(text.to_string()));
-                            }
+        if let Expr::Call(c) = e {
+            if matches!(&c.expr, Expr::Var(v) if v.id == "matches") {
+                match c.args.get(1) {
+                    Some(CallArg::Pos(Expr::Const(k))) => {
+                        if let Some(text) = k.value.as_str() {
+                            out.push(PatternArg::Literal(text.to_string()));
                         }
-                        Some(CallArg::Pos(Expr::GetAttr(g))) => {
-                            if matches!(&g.expr, Expr::Var(v) if v.id == "params") {
-                                out.push(PatternArg::Param(g.name.to_string()));
-                            }
-                        }
-                        _ => {}
                     }
+                    Some(CallArg::Pos(Expr::GetAttr(g))) => {
+                        if matches!(&g.expr, Expr::Var(v) if v.id == "params") {
+                            out.push(PatternArg::Param(g.name.to_string()));
+                        }
+                    }
+                    _ => {}
                 }
-                walk(&c.expr, out);
-                each_arg(&c.args, out);
             }
-            Expr::List(l) => l.items.iter().for_each(|i| walk(i, out)),
-            Expr::Tuple(t) => t.items.iter().for_each(|i| walk(i, out)),
-            Expr::Map(m) => m.keys.iter().chain(&m.values).for_each(|i| walk(i, out)),
         }
+        children(e, &mut |c| walk(c, out));
     }
     let mut out = Vec::new();
     if let Ok(expr) = parse_expr(source) {

@@ -53,6 +53,9 @@ pub struct CompiledRule {
     /// each names in the order written: a failure points at the first field of the first part
     /// that does not hold (the first such field that is missing, when one is).
     pub(crate) assert_parts: Vec<(Compiled, Vec<String>)>,
+    /// The record's top-level fields its message reads, in every language it is written in;
+    /// `None` when it may read the whole record.
+    pub(crate) message_keys: Option<BTreeSet<String>>,
 }
 
 /// An indicator's target, compiled.
@@ -164,20 +167,6 @@ impl Standard {
             __kind => kind,
         })
         .ok()
-    }
-
-    /// The top-level fields of a record that a rule's messages read, in both languages, when
-    /// their templates show it; `None` when a message may read the whole record.
-    pub fn message_record_keys(&self, rule_id: &str) -> Option<BTreeSet<String>> {
-        let mut keys = BTreeSet::new();
-        for lang in [Lang::Zh, Lang::En] {
-            let tmpl = self
-                .messages
-                .get_template(&message_name(rule_id, lang))
-                .ok()?;
-            keys.extend(record_use::record_keys(tmpl.source())?);
-        }
-        Some(keys)
     }
 
     /// Renders a rule's message in a language; `ctx` holds `record`, `params`, `submission`.
@@ -687,6 +676,14 @@ impl Builder<'_> {
         self.requirement(loc, id, r.requirement.as_ref())?;
         // A rule without a message says its title.
         self.template(loc, id, "message", message_name, r.message(), true)?;
+        let message_keys =
+            r.message()
+                .variants()
+                .into_iter()
+                .try_fold(BTreeSet::new(), |mut keys, text| {
+                    keys.extend(record_use::record_keys(text)?);
+                    Some(keys)
+                });
         fields.sort();
         fields.dedup();
         self.rules.push(CompiledRule {
@@ -699,6 +696,7 @@ impl Builder<'_> {
             fields,
             assert_fields,
             assert_parts,
+            message_keys,
         });
         Ok(self.rules.len() - 1)
     }

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use minijinja::machinery::ast::{CallArg, Expr, Stmt};
+use minijinja::machinery::ast::{Expr, Stmt};
+
+use crate::expr::guard::children;
 
 /// The name the record has in a message's context.
 const RECORD: &str = "record";
@@ -98,79 +100,24 @@ impl Reads {
         }
     }
 
-    fn args(&mut self, args: &[CallArg]) {
-        for a in args {
-            match a {
-                CallArg::Pos(e)
-                | CallArg::Kwarg(_, e)
-                | CallArg::PosSplat(e)
-                | CallArg::KwargSplat(e) => self.expr(e),
-            }
-        }
-    }
-
     fn expr(&mut self, e: &Expr) {
         if let Some(key) = record_field(e) {
             self.keys.insert(key.to_string());
             return;
         }
         match e {
-            Expr::Var(v) => {
-                if v.id == RECORD {
-                    self.whole = true;
-                }
-            }
-            Expr::Const(_) => {}
-            Expr::Slice(s) => {
-                self.expr(&s.expr);
-                self.opt(s.start.as_ref());
-                self.opt(s.stop.as_ref());
-                self.opt(s.step.as_ref());
-            }
-            Expr::UnaryOp(u) => self.expr(&u.expr),
-            Expr::BinOp(b) => {
-                self.expr(&b.left);
-                self.expr(&b.right);
-            }
-            Expr::Compare(c) => {
-                self.expr(&c.expr);
-                c.ops.iter().for_each(|op| self.expr(&op.expr));
-            }
-            Expr::IfExpr(i) => {
-                self.expr(&i.test_expr);
-                self.expr(&i.true_expr);
-                self.opt(i.false_expr.as_ref());
-            }
-            Expr::Filter(f) => {
-                self.opt(f.expr.as_ref());
-                self.args(&f.args);
-            }
-            Expr::Test(t) => {
-                self.expr(&t.expr);
-                self.args(&t.args);
-            }
-            Expr::GetAttr(g) => self.expr(&g.expr),
-            Expr::GetItem(g) => {
-                self.expr(&g.expr);
-                self.expr(&g.subscript_expr);
-            }
+            Expr::Var(v) if v.id == RECORD => self.whole = true,
+            // A method of the record itself (`record.items()`) reads all of it.
             Expr::Call(c) => {
-                // A method of the record itself (`record.items()`) reads all of it.
                 if let Expr::GetAttr(g) = &c.expr {
                     if matches!(&g.expr, Expr::Var(v) if v.id == RECORD) {
                         self.whole = true;
                     }
                 }
-                self.expr(&c.expr);
-                self.args(&c.args);
             }
-            Expr::List(l) => l.items.iter().for_each(|i| self.expr(i)),
-            Expr::Tuple(t) => t.items.iter().for_each(|i| self.expr(i)),
-            Expr::Map(m) => {
-                m.keys.iter().for_each(|k| self.expr(k));
-                m.values.iter().for_each(|v| self.expr(v));
-            }
+            _ => {}
         }
+        children(e, &mut |c| self.expr(c));
     }
 }
 
